@@ -1,0 +1,92 @@
+package model
+
+import "time"
+
+// Incident statuses. An incident is open until all its alerts resolve (or
+// an agent resolves it); acknowledged is open with someone on it.
+const (
+	IncidentOpen         = "open"
+	IncidentAcknowledged = "acknowledged"
+	IncidentResolved     = "resolved"
+)
+
+// Join reasons: why an alert became a member of an incident.
+const (
+	ReasonSeed     = "seed"     // first alert: it opened the incident
+	ReasonGroup    = "group"    // same group_by label values within the window
+	ReasonTopology = "topology" // service connected in the dependency graph
+	ReasonInfra    = "infra"    // shares an infrastructure label (host, node, ...)
+	ReasonText     = "text"     // similar alert name/summary text
+	ReasonFlap     = "flap"     // a flapping member fired again
+)
+
+// Reason explains why an alert joined an incident.
+type Reason struct {
+	Kind   string  `json:"kind"`
+	Detail string  `json:"detail"`
+	Score  float64 `json:"score"`
+	// Via is the member alert the new alert was matched against, if any.
+	Via string `json:"via,omitempty"`
+}
+
+// Member is one alert of an incident.
+type Member struct {
+	Fingerprint Fingerprint `json:"fingerprint"`
+	Name        string      `json:"alertname"`
+	Service     string      `json:"service,omitempty"`
+	JoinedAt    time.Time   `json:"joinedAt"`
+	Reason      Reason      `json:"reason"`
+}
+
+// TimelineEntry is one event in an incident's life.
+type TimelineEntry struct {
+	At     time.Time `json:"at"`
+	Event  string    `json:"event"` // opened, joined, resolved, reopened, acknowledged, assigned, ...
+	Detail string    `json:"detail,omitempty"`
+	Actor  string    `json:"actor,omitempty"`
+}
+
+// RootCause names the probable root cause of an incident and why.
+type RootCause struct {
+	Service  string   `json:"service"`
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Classification is what the classify stage decided for an incident.
+type Classification struct {
+	Team       string   `json:"team,omitempty"`
+	Category   string   `json:"category,omitempty"`
+	Priority   string   `json:"priority,omitempty"`
+	Confidence float64  `json:"confidence,omitempty"`
+	Sources    []string `json:"sources,omitempty"` // source of each decision: rule name, kNN neighbours, fallback
+}
+
+// Incident is a set of alerts with the same cause, now.
+type Incident struct {
+	ID         string          `json:"id"`
+	Title      string          `json:"title"`
+	Status     string          `json:"status"`
+	Severity   string          `json:"severity,omitempty"`
+	OpenedAt   time.Time       `json:"openedAt"`
+	UpdatedAt  time.Time       `json:"updatedAt"`
+	ResolvedAt time.Time       `json:"resolvedAt,omitempty"`
+	Signature  string          `json:"signature"`
+	RootCause  RootCause       `json:"rootCause"`
+	Services   []string        `json:"services,omitempty"`
+	Members    []Member        `json:"members"`
+	Timeline   []TimelineEntry `json:"timeline,omitempty"`
+	Problem    string          `json:"problem,omitempty"`
+	Assignee   string          `json:"assignee,omitempty"`
+	Notes      string          `json:"notes,omitempty"`
+	Class      *Classification `json:"classification,omitempty"`
+}
+
+// Problem links incidents with the same signature that keep recurring.
+type Problem struct {
+	ID        string    `json:"id"`
+	Signature string    `json:"signature"`
+	Title     string    `json:"title"`
+	Incidents []string  `json:"incidents"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+}
