@@ -44,6 +44,17 @@ type Batch struct {
 	At     time.Time `json:"at"`
 	Source string    `json:"source,omitempty"` // receiver that accepted it, e.g. "amv2", "webhook", "event", "kafka"
 	Alerts []Alert   `json:"alerts"`
+	// Cursors, when set, records positions in an upstream log (for Kafka:
+	// "topic/partition" -> offset of the last message in this batch). The
+	// journal stores them atomically with the batch, so a consumer that
+	// restarts can skip what is already durable (see CursorStore).
+	Cursors map[string]int64 `json:"cursors,omitempty"`
+}
+
+// CursorStore reports the durable upstream positions recorded with batches.
+type CursorStore interface {
+	// Cursor returns the highest position stored for key, and whether any was.
+	Cursor(key string) (int64, bool)
 }
 
 // Sink accepts batches of alerts. Append returns only once the batch is

@@ -90,3 +90,20 @@ type Problem struct {
 	FirstSeen time.Time `json:"firstSeen"`
 	LastSeen  time.Time `json:"lastSeen"`
 }
+
+// Incident event types published to downstream consumers.
+const (
+	EventOpened     = "opened"
+	EventUpdated    = "updated"
+	EventClassified = "classified"
+	EventResolved   = "resolved"
+	EventReopened   = "reopened"
+)
+
+// IncidentEvent is a change to an incident, as published to exporters
+// (Kafka incidents topic, ticketing bridges, the UI).
+type IncidentEvent struct {
+	Type     string    `json:"type"`
+	At       time.Time `json:"at"`
+	Incident *Incident `json:"incident"`
+}
