@@ -107,3 +107,30 @@ type IncidentEvent struct {
 	At       time.Time `json:"at"`
 	Incident *Incident `json:"incident"`
 }
+
+// Agent actions on an incident. They are journaled like alerts, so the
+// incident state is a pure function of the journal.
+const (
+	ActionAck      = "ack"
+	ActionAssign   = "assign"
+	ActionResolve  = "resolve"
+	ActionNote     = "note"
+	ActionClassify = "classify"
+)
+
+// Action is something an agent did to an incident.
+type Action struct {
+	At       time.Time       `json:"at"`
+	Kind     string          `json:"kind"`
+	Incident string          `json:"incident"`
+	Actor    string          `json:"actor,omitempty"`
+	Value    string          `json:"value,omitempty"` // assignee, note text
+	Class    *Classification `json:"classification,omitempty"`
+}
+
+// Record is one journal entry: a batch of alerts or an agent action.
+type Record struct {
+	Seq    uint64  `json:"seq"`
+	Batch  *Batch  `json:"batch,omitempty"`
+	Action *Action `json:"action,omitempty"`
+}

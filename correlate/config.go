@@ -1,0 +1,181 @@
+// Package correlate deduplicates alerts and correlates them into incidents
+// (same cause, now) and problems (same cause, recurring).
+//
+// The Engine is a deterministic state machine: it is driven only by the
+// batches it is given and by their event time (model.Batch.At), never by
+// the wall clock, so replaying the journal reproduces the live result.
+package correlate
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Duration is a time.Duration that reads "5m", "90s", "7d" from YAML.
+type Duration time.Duration
+
+// UnmarshalYAML accepts Go durations plus a "d" (day) suffix.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: duration must be a string like 5m: %w", n.Line, err)
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML renders the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// ParseDuration parses a Go duration, also allowing whole days ("7d").
+func ParseDuration(s string) (time.Duration, error) {
+	if n := len(s); n > 1 && s[n-1] == 'd' {
+		var days int
+		if _, err := fmt.Sscanf(s[:n-1], "%d", &days); err == nil && fmt.Sprint(days) == s[:n-1] {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 5m, 2h, 7d)", s)
+	}
+	return v, nil
+}
+
+// Config tunes correlation. The zero value is completed by Defaults.
+type Config struct {
+	// Window is how far apart alerts can start and still join one incident.
+	Window Duration `yaml:"window"`
+	// GroupBy lists the labels whose equal values group alerts (like
+	// Alertmanager's group_by).
+	GroupBy []string `yaml:"group_by"`
+	// InfraLabels name shared infrastructure (host, node, ...). An alert on
+	// the infrastructure itself (no topology label) pulls in the alerts of
+	// everything running on it.
+	InfraLabels []string `yaml:"infra_labels"`
+	// MaxHops bounds the dependency-graph distance of a topology match.
+	MaxHops int `yaml:"max_hops"`
+	// TextThreshold is the minimum similarity (0..1) of alert name and
+	// summary for text to join an alert on its own; 0 disables text.
+	TextThreshold float64 `yaml:"text_threshold"`
+	// ReopenGrace: a member firing again this soon after its incident
+	// resolved reopens it instead of opening a new incident.
+	ReopenGrace Duration `yaml:"reopen_grace"`
+	// FlapWindow and FlapCount: an alert that fires again FlapCount times
+	// within FlapWindow is flapping; it keeps returning to its incident.
+	FlapWindow Duration `yaml:"flap_window"`
+	FlapCount  int      `yaml:"flap_count"`
+	// ProblemCount incidents with one signature within ProblemWindow are
+	// linked under a problem.
+	ProblemCount  int      `yaml:"problem_count"`
+	ProblemWindow Duration `yaml:"problem_window"`
+	// Retention: resolved incidents and alerts older than this are dropped
+	// from the live state (history keeps them).
+	Retention Duration `yaml:"retention"`
+}
+
+// Topology is the service dependency graph.
+type Topology struct {
+	// Label names the service an alert belongs to.
+	Label string `yaml:"label"`
+	// DependsOn maps a service to the services it calls / depends on.
+	DependsOn map[string][]string `yaml:"depends_on"`
+}
+
+// WithDefaults returns c with unset fields at their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Window == 0 {
+		c.Window = Duration(5 * time.Minute)
+	}
+	if c.GroupBy == nil {
+		c.GroupBy = []string{"alertname", "service"}
+	}
+	if c.InfraLabels == nil {
+		c.InfraLabels = []string{"host", "node"}
+	}
+	if c.MaxHops == 0 {
+		c.MaxHops = 2
+	}
+	if c.TextThreshold == 0 {
+		c.TextThreshold = 0.7
+	}
+	if c.ReopenGrace == 0 {
+		c.ReopenGrace = Duration(15 * time.Minute)
+	}
+	if c.FlapWindow == 0 {
+		c.FlapWindow = Duration(time.Hour)
+	}
+	if c.FlapCount == 0 {
+		c.FlapCount = 3
+	}
+	if c.ProblemCount == 0 {
+		c.ProblemCount = 3
+	}
+	if c.ProblemWindow == 0 {
+		c.ProblemWindow = Duration(7 * 24 * time.Hour)
+	}
+	if c.Retention == 0 {
+		c.Retention = Duration(7 * 24 * time.Hour)
+	}
+	return c
+}
+
+// Validate reports the first invalid setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Window < 0:
+		return fmt.Errorf("correlate.window: must not be negative")
+	case c.MaxHops < 0:
+		return fmt.Errorf("correlate.max_hops: must not be negative")
+	case c.TextThreshold < 0 || c.TextThreshold > 1:
+		return fmt.Errorf("correlate.text_threshold: must be between 0 and 1, got %v", c.TextThreshold)
+	case c.FlapCount < 0:
+		return fmt.Errorf("correlate.flap_count: must not be negative")
+	case c.ProblemCount < 0:
+		return fmt.Errorf("correlate.problem_count: must not be negative")
+	}
+	for i, l := range c.GroupBy {
+		if l == "" {
+			return fmt.Errorf("correlate.group_by[%d]: empty label name", i)
+		}
+	}
+	return nil
+}
+
+// WithDefaults fills in the topology label.
+func (t Topology) WithDefaults() Topology {
+	if t.Label == "" {
+		t.Label = "service"
+	}
+	return t
+}
+
+// Validate checks the graph for empty names and self loops.
+func (t Topology) Validate() error {
+	names := make([]string, 0, len(t.DependsOn))
+	for s := range t.DependsOn {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	for _, s := range names {
+		if s == "" {
+			return fmt.Errorf("topology.depends_on: empty service name")
+		}
+		for i, d := range t.DependsOn[s] {
+			if d == "" {
+				return fmt.Errorf("topology.depends_on.%s[%d]: empty service name", s, i)
+			}
+			if d == s {
+				return fmt.Errorf("topology.depends_on.%s[%d]: service depends on itself", s, i)
+			}
+		}
+	}
+	return nil
+}

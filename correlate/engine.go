@@ -1,0 +1,848 @@
+package correlate
+
+import (
+	"container/heap"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// Stats counts what the engine has done since it started (or was restored).
+type Stats struct {
+	Alerts            uint64 // alert notifications applied
+	Deduplicated      uint64 // notifications that only updated a known alert
+	IncidentsOpened   uint64
+	IncidentsResolved uint64
+	IncidentsReopened uint64
+	Problems          uint64
+}
+
+// alertRec is the deduplicated state of one alert identity.
+type alertRec struct {
+	fp           model.Fingerprint
+	alert        model.Alert
+	status       string
+	firstSeen    time.Time
+	lastSeen     time.Time
+	episodeStart time.Time // event time of the current firing episode
+	resolvedAt   time.Time
+	count        int
+	fires        []time.Time // recent firing transitions, for flap detection
+	flapping     bool
+	inc          *incident
+	service      string // value of the topology label
+	hostLevel    bool   // has no topology label: an alert on infrastructure
+	tokens       []string
+}
+
+// incident is the engine's working copy of a model.Incident.
+type incident struct {
+	model.Incident
+	seq          uint64
+	members      map[model.Fingerprint]*alertRec
+	firing       int
+	lastActivity time.Time
+	manual       bool                 // resolved by an agent
+	svcSpan      map[string][2]time.Time // service -> first, last episode start
+	infra        map[string]bool         // "label=value" of host-level members
+	tokens       map[string]struct{}
+	rootAlert    string
+}
+
+// Engine deduplicates and correlates alerts. It is not safe for concurrent
+// use; callers serialise access (see the pipeline).
+type Engine struct {
+	cfg     Config
+	topo    Topology
+	near    *graph // bounded by MaxHops: what may join
+	full    *graph // unbounded: what is upstream of what, for root cause
+	now     time.Time
+	alerts  map[model.Fingerprint]*alertRec
+	incs    map[string]*incident
+	order   []*incident // every live incident in opening order
+	nextInc uint64
+	nextPrb uint64
+
+	byGroup   map[string]*incident
+	byService map[string][]*incident
+	byInfra   map[string][]*incident
+	open      []*incident // open incidents, for text similarity
+
+	problems map[string]*model.Problem
+	bySig    map[string][]*incident
+	sigPrb   map[string]string
+
+	expiry   expiryHeap
+	lastGC   time.Time
+	emit     bool
+	events   []model.IncidentEvent
+	stats    Stats
+	groupBuf []byte
+}
+
+// New returns an engine with cfg and topo (defaults applied).
+func New(cfg Config, topo Topology) *Engine {
+	cfg = cfg.WithDefaults()
+	topo = topo.WithDefaults()
+	return &Engine{
+		cfg:       cfg,
+		topo:      topo,
+		near:      newGraph(topo, cfg.MaxHops),
+		full:      newGraph(topo, 1<<20),
+		alerts:    map[model.Fingerprint]*alertRec{},
+		incs:      map[string]*incident{},
+		byGroup:   map[string]*incident{},
+		byService: map[string][]*incident{},
+		byInfra:   map[string][]*incident{},
+		problems:  map[string]*model.Problem{},
+		bySig:     map[string][]*incident{},
+		sigPrb:    map[string]string{},
+	}
+}
+
+// EmitEvents turns on the collection of incident events (see Drain).
+func (e *Engine) EmitEvents(on bool) { e.emit = on }
+
+// Drain returns and forgets the incident events collected so far.
+func (e *Engine) Drain() []model.IncidentEvent {
+	ev := e.events
+	e.events = nil
+	return ev
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Now is the engine's event clock: the latest time it has seen.
+func (e *Engine) Now() time.Time { return e.now }
+
+// Apply applies one journal record.
+func (e *Engine) Apply(r *model.Record) error {
+	switch {
+	case r.Batch != nil:
+		e.ApplyBatch(r.Batch)
+		return nil
+	case r.Action != nil:
+		return e.ApplyAction(r.Action)
+	}
+	return nil
+}
+
+// ApplyBatch deduplicates and correlates the alerts of b at time b.At.
+func (e *Engine) ApplyBatch(b *model.Batch) {
+	at := b.At
+	if at.Before(e.now) {
+		at = e.now // the event clock never goes backwards
+	}
+	e.Advance(at)
+	for i := range b.Alerts {
+		e.ingest(&b.Alerts[i], at)
+	}
+}
+
+// Advance moves the event clock to t, resolving alerts whose endsAt has
+// passed without a new notification (as Alertmanager does).
+func (e *Engine) Advance(t time.Time) {
+	if t.Before(e.now) {
+		return
+	}
+	for len(e.expiry) > 0 && !e.expiry[0].at.After(t) {
+		x := heap.Pop(&e.expiry).(expiryItem)
+		rec := e.alerts[x.fp]
+		if rec == nil || rec.status != model.StatusFiring || !rec.alert.EndsAt.Equal(x.at) {
+			continue // stale entry
+		}
+		e.resolveAlert(rec, x.at)
+	}
+	e.now = t
+	if t.Sub(e.lastGC) > time.Hour {
+		e.gc()
+		e.lastGC = t
+	}
+}
+
+func (e *Engine) ingest(a *model.Alert, at time.Time) {
+	e.stats.Alerts++
+	fp := a.Labels.Fingerprint()
+	start := a.StartsAt
+	if start.IsZero() || start.After(at) {
+		start = at
+	}
+	resolved := a.ResolvedAt(at)
+	rec := e.alerts[fp]
+	if rec == nil {
+		rec = &alertRec{fp: fp, alert: *a, firstSeen: at, status: model.StatusResolved}
+		rec.service = a.Labels[e.topo.Label]
+		rec.hostLevel = rec.service == ""
+		e.alerts[fp] = rec
+	} else {
+		e.stats.Deduplicated++
+		rec.alert.Annotations = a.Annotations
+		rec.alert.GeneratorURL = a.GeneratorURL
+	}
+	rec.count++
+	rec.lastSeen = at
+	switch {
+	case rec.status == model.StatusFiring && resolved:
+		rec.alert.EndsAt = a.EndsAt
+		e.resolveAlert(rec, a.EndsAt)
+	case rec.status == model.StatusFiring:
+		if !a.EndsAt.Equal(rec.alert.EndsAt) {
+			rec.alert.EndsAt = a.EndsAt
+			e.pushExpiry(rec)
+		}
+		if inc := rec.inc; inc != nil && inc.Status != model.IncidentResolved {
+			inc.lastActivity = at
+		}
+	case resolved:
+		// A resolution of an alert that is not firing: remember it, nothing more.
+		rec.alert.EndsAt = a.EndsAt
+		if rec.resolvedAt.IsZero() {
+			rec.resolvedAt = a.EndsAt
+		}
+	default:
+		rec.alert.StartsAt = a.StartsAt
+		rec.alert.EndsAt = a.EndsAt
+		e.fire(rec, start, at)
+	}
+}
+
+func (e *Engine) pushExpiry(rec *alertRec) {
+	if !rec.alert.EndsAt.IsZero() {
+		heap.Push(&e.expiry, expiryItem{at: rec.alert.EndsAt, fp: rec.fp})
+	}
+}
+
+// fire handles an alert that starts firing (first time or again).
+func (e *Engine) fire(rec *alertRec, start, at time.Time) {
+	rec.status = model.StatusFiring
+	rec.episodeStart = start
+	rec.resolvedAt = time.Time{}
+	e.pushExpiry(rec)
+
+	// Flap detection over the recent firing transitions.
+	fw := time.Duration(e.cfg.FlapWindow)
+	keep := rec.fires[:0]
+	for _, f := range rec.fires {
+		if start.Sub(f) <= fw {
+			keep = append(keep, f)
+		}
+	}
+	rec.fires = append(keep, start)
+	wasFlapping := rec.flapping
+	rec.flapping = e.cfg.FlapCount > 0 && len(rec.fires) > e.cfg.FlapCount
+
+	if inc := rec.inc; inc != nil && e.incs[inc.ID] == inc {
+		switch {
+		case inc.Status != model.IncidentResolved:
+			inc.firing++
+			inc.lastActivity = at
+			e.touchSpan(inc, rec)
+			if rec.flapping && !wasFlapping {
+				e.timeline(inc, at, "flapping", rec.alert.Name()+" is flapping")
+				e.event(model.EventUpdated, inc, at)
+			}
+			return
+		case !inc.manual && (start.Sub(inc.ResolvedAt) <= time.Duration(e.cfg.ReopenGrace) || rec.flapping):
+			inc.firing++
+			inc.lastActivity = at
+			inc.Status = model.IncidentOpen
+			inc.ResolvedAt = time.Time{}
+			inc.UpdatedAt = at
+			e.touchSpan(inc, rec)
+			why := "fired again within the reopen grace period"
+			if rec.flapping {
+				why = "flapping alert fired again"
+			}
+			e.timeline(inc, at, "reopened", rec.alert.Name()+" "+why)
+			e.index(inc, rec)
+			e.open = append(e.open, inc)
+			e.stats.IncidentsReopened++
+			e.event(model.EventReopened, inc, at)
+			return
+		}
+	}
+
+	target, reason, absorb := e.match(rec, start)
+	if target == nil {
+		e.openIncident(rec, start, at)
+		return
+	}
+	e.join(target, rec, reason, at)
+	for _, other := range absorb {
+		e.merge(target, other, reason, at)
+	}
+}
+
+// ---- matching ----
+
+type candidate struct {
+	inc    *incident
+	reason model.Reason
+	gap    time.Duration // how far in time the evidence is
+}
+
+func better(a, b candidate) bool {
+	if a.reason.Score != b.reason.Score {
+		return a.reason.Score > b.reason.Score
+	}
+	if a.gap != b.gap {
+		return a.gap < b.gap
+	}
+	return a.inc.seq < b.inc.seq
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// within reports whether t lies in [first-window, last+window].
+func (e *Engine) within(t time.Time, span [2]time.Time) (time.Duration, bool) {
+	w := time.Duration(e.cfg.Window)
+	if t.Before(span[0].Add(-w)) || t.After(span[1].Add(w)) {
+		return 0, false
+	}
+	switch {
+	case t.Before(span[0]):
+		return span[0].Sub(t), true
+	case t.After(span[1]):
+		return t.Sub(span[1]), true
+	}
+	return 0, true
+}
+
+// match finds the incident rec should join and why; absorb lists other
+// open incidents that rec shows to share its cause (a host-level alert
+// pulling in the incidents of services on that host).
+func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*incident) {
+	var best candidate
+	consider := func(c candidate) {
+		if best.inc == nil || better(c, best) {
+			best = c
+		}
+	}
+	w := time.Duration(e.cfg.Window)
+
+	// 1. Label grouping.
+	if key, ok := e.groupKey(rec.alert.Labels); ok {
+		if inc := e.byGroup[key]; inc != nil && inc.Status != model.IncidentResolved && !t.After(inc.lastActivity.Add(w)) {
+			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.lastActivity)), reason: model.Reason{
+				Kind: model.ReasonGroup, Score: 1,
+				Detail: fmt.Sprintf("same %s as %s", e.describeGroup(rec.alert.Labels), inc.ID),
+			}})
+		}
+	}
+
+	// 2. Service topology.
+	if rec.service != "" {
+		if _, known := e.near.down[rec.service]; known || len(e.topo.DependsOn) > 0 {
+			for _, other := range append(e.near.related(rec.service), rec.service) {
+				hops, _ := e.near.distance(rec.service, other)
+				for _, inc := range e.byService[other] {
+					if inc.Status == model.IncidentResolved {
+						continue
+					}
+					gap, ok := e.within(t, inc.svcSpan[other])
+					if !ok {
+						continue
+					}
+					var score float64
+					var detail string
+					switch {
+					case hops == 0:
+						score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
+					default:
+						score = 0.9 - 0.15*float64(hops-1)
+						if h, down := e.near.dependsOn(rec.service, other); down {
+							detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", rec.service, other, h, plural(h), inc.ID)
+						} else {
+							detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", other, rec.service, hops, plural(hops), inc.ID)
+						}
+					}
+					consider(candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonTopology, Score: score, Detail: detail}})
+				}
+			}
+		}
+	}
+
+	// 3. Shared infrastructure: only when the infrastructure itself alerts.
+	var absorb []*incident
+	for _, l := range e.cfg.InfraLabels {
+		v := rec.alert.Labels[l]
+		if v == "" {
+			continue
+		}
+		key := l + "=" + v
+		for _, inc := range e.byInfra[key] {
+			if inc.Status == model.IncidentResolved {
+				continue
+			}
+			if !rec.hostLevel && !inc.infra[key] {
+				continue // two services that merely share a host
+			}
+			gap, ok := e.within(t, [2]time.Time{inc.OpenedAt, inc.lastActivity})
+			if !ok {
+				continue
+			}
+			var detail string
+			if rec.hostLevel {
+				detail = fmt.Sprintf("alert on %s itself; %s has alerts running on it", key, inc.ID)
+			} else {
+				detail = fmt.Sprintf("runs on %s, which is alerting in %s", key, inc.ID)
+			}
+			c := candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: 0.85, Detail: detail}}
+			if rec.hostLevel && e.allOn(inc, l, v) {
+				absorb = append(absorb, inc)
+			}
+			consider(c)
+		}
+	}
+
+	// 4. Text similarity: the weakest signal, only when nothing else matched.
+	if best.inc == nil && e.cfg.TextThreshold > 0 {
+		tokens := e.tokens(rec)
+		for i := len(e.open) - 1; i >= 0; i-- {
+			inc := e.open[i]
+			if inc.Status == model.IncidentResolved {
+				continue
+			}
+			if t.After(inc.lastActivity.Add(w)) || t.Before(inc.OpenedAt.Add(-w)) {
+				continue
+			}
+			sim := jaccard(tokens, inc.tokens)
+			if sim < e.cfg.TextThreshold {
+				continue
+			}
+			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.lastActivity)), reason: model.Reason{
+				Kind: model.ReasonText, Score: 0.5 * sim,
+				Detail: fmt.Sprintf("text similar to %s (%.2f)", inc.ID, sim),
+			}})
+		}
+	}
+	if best.inc == nil {
+		return nil, model.Reason{}, nil
+	}
+	var others []*incident
+	for _, inc := range absorb {
+		if inc != best.inc {
+			others = append(others, inc)
+		}
+	}
+	sort.Slice(others, func(i, j int) bool { return others[i].seq < others[j].seq })
+	return best.inc, best.reason, others
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// allOn reports whether every member of inc runs on label=value.
+func (e *Engine) allOn(inc *incident, label, value string) bool {
+	for _, m := range inc.members {
+		if m.alert.Labels[label] != value {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) groupKey(ls model.LabelSet) (string, bool) {
+	if len(e.cfg.GroupBy) == 0 {
+		return "", false
+	}
+	b := e.groupBuf[:0]
+	any := false
+	for _, l := range e.cfg.GroupBy {
+		v := ls[l]
+		if v != "" {
+			any = true
+		}
+		b = append(b, v...)
+		b = append(b, 0xff)
+	}
+	e.groupBuf = b
+	return string(b), any
+}
+
+func (e *Engine) describeGroup(ls model.LabelSet) string {
+	parts := make([]string, 0, len(e.cfg.GroupBy))
+	for _, l := range e.cfg.GroupBy {
+		parts = append(parts, fmt.Sprintf("%s=%q", l, ls[l]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ---- incident changes ----
+
+func (e *Engine) openIncident(rec *alertRec, start, at time.Time) {
+	e.nextInc++
+	inc := &incident{
+		seq:     e.nextInc,
+		members: map[model.Fingerprint]*alertRec{},
+		svcSpan: map[string][2]time.Time{},
+		infra:   map[string]bool{},
+		tokens:  map[string]struct{}{},
+	}
+	inc.ID = fmt.Sprintf("INC-%d", e.nextInc)
+	inc.Status = model.IncidentOpen
+	inc.OpenedAt = start
+	inc.UpdatedAt = at
+	inc.lastActivity = at
+	e.incs[inc.ID] = inc
+	e.order = append(e.order, inc)
+	e.open = append(e.open, inc)
+	e.stats.IncidentsOpened++
+	e.addMember(inc, rec, model.Reason{Kind: model.ReasonSeed, Score: 1, Detail: "first alert of the incident"}, at)
+	e.timeline(inc, at, "opened", rec.alert.Name())
+	e.refresh(inc, at)
+	e.event(model.EventOpened, inc, at)
+}
+
+func (e *Engine) join(inc *incident, rec *alertRec, why model.Reason, at time.Time) {
+	e.addMember(inc, rec, why, at)
+	e.timeline(inc, at, "joined", rec.alert.Name()+": "+why.Detail)
+	e.refresh(inc, at)
+	e.event(model.EventUpdated, inc, at)
+}
+
+func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at time.Time) {
+	if old := rec.inc; old != nil && old != inc {
+		delete(old.members, rec.fp)
+	}
+	rec.inc = inc
+	if _, dup := inc.members[rec.fp]; !dup {
+		inc.Members = append(inc.Members, model.Member{
+			Fingerprint: rec.fp, Name: rec.alert.Name(), Service: rec.service, JoinedAt: at, Reason: why,
+		})
+	}
+	inc.members[rec.fp] = rec
+	if rec.status == model.StatusFiring {
+		inc.firing++
+	}
+	inc.lastActivity = at
+	inc.UpdatedAt = at
+	for _, tok := range e.tokens(rec) {
+		inc.tokens[tok] = struct{}{}
+	}
+	e.touchSpan(inc, rec)
+	e.index(inc, rec)
+}
+
+func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
+	if rec.service == "" {
+		return
+	}
+	s, ok := inc.svcSpan[rec.service]
+	if !ok || rec.episodeStart.Before(s[0]) {
+		s[0] = rec.episodeStart
+	}
+	if !ok || rec.episodeStart.After(s[1]) {
+		s[1] = rec.episodeStart
+	}
+	inc.svcSpan[rec.service] = s
+}
+
+// index makes inc findable by rec's group key, service and infrastructure.
+func (e *Engine) index(inc *incident, rec *alertRec) {
+	if key, ok := e.groupKey(rec.alert.Labels); ok {
+		e.byGroup[key] = inc
+	}
+	if rec.service != "" {
+		e.byService[rec.service] = addOnce(e.byService[rec.service], inc)
+	}
+	for _, l := range e.cfg.InfraLabels {
+		if v := rec.alert.Labels[l]; v != "" {
+			key := l + "=" + v
+			e.byInfra[key] = addOnce(e.byInfra[key], inc)
+			if rec.hostLevel {
+				inc.infra[key] = true
+			}
+		}
+	}
+}
+
+func addOnce(list []*incident, inc *incident) []*incident {
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i] == inc {
+			return list
+		}
+	}
+	return append(list, inc)
+}
+
+// merge moves every member of src into dst and retires src.
+func (e *Engine) merge(dst, src *incident, why model.Reason, at time.Time) {
+	moved := make([]*alertRec, 0, len(src.Members))
+	for _, m := range src.Members {
+		if rec := src.members[m.Fingerprint]; rec != nil {
+			moved = append(moved, rec)
+		}
+	}
+	for _, rec := range moved {
+		if rec.status == model.StatusFiring {
+			src.firing--
+		}
+		r := why
+		r.Detail = fmt.Sprintf("merged from %s: %s", src.ID, why.Detail)
+		e.addMember(dst, rec, r, at)
+	}
+	if src.OpenedAt.Before(dst.OpenedAt) {
+		dst.OpenedAt = src.OpenedAt
+	}
+	e.timeline(dst, at, "merged", src.ID)
+	e.refresh(dst, at)
+	e.event(model.EventUpdated, dst, at)
+	// src is superseded: it resolves with a pointer to dst.
+	src.Status = model.IncidentResolved
+	src.ResolvedAt = at
+	src.UpdatedAt = at
+	src.firing = 0
+	e.timeline(src, at, "merged", "into "+dst.ID)
+	e.dropOpen(src)
+	e.event(model.EventResolved, src, at)
+}
+
+func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
+	rec.status = model.StatusResolved
+	rec.resolvedAt = at
+	inc := rec.inc
+	if inc == nil || e.incs[inc.ID] != inc || inc.Status == model.IncidentResolved {
+		return
+	}
+	inc.firing--
+	inc.UpdatedAt = maxTime(inc.UpdatedAt, at)
+	if inc.firing > 0 {
+		return
+	}
+	inc.firing = 0
+	inc.Status = model.IncidentResolved
+	inc.ResolvedAt = at
+	e.stats.IncidentsResolved++
+	e.timeline(inc, at, "resolved", "all alerts resolved")
+	e.dropOpen(inc)
+	e.event(model.EventResolved, inc, at)
+}
+
+func (e *Engine) dropOpen(inc *incident) {
+	for i, o := range e.open {
+		if o == inc {
+			e.open = append(e.open[:i], e.open[i+1:]...)
+			return
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (e *Engine) timeline(inc *incident, at time.Time, ev, detail string) {
+	const maxTimeline = 200
+	if len(inc.Timeline) >= maxTimeline {
+		return
+	}
+	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail})
+}
+
+func (e *Engine) event(kind string, inc *incident, at time.Time) {
+	if !e.emit {
+		return
+	}
+	e.events = append(e.events, model.IncidentEvent{Type: kind, At: at, Incident: e.export(inc)})
+}
+
+// refresh recomputes the derived fields: root cause, title, services,
+// severity, signature and problem link.
+func (e *Engine) refresh(inc *incident, at time.Time) {
+	rc, rootAlert := e.rootCause(inc)
+	inc.RootCause = rc
+	inc.rootAlert = rootAlert
+	inc.Services = inc.Services[:0]
+	for s := range inc.svcSpan {
+		inc.Services = append(inc.Services, s)
+	}
+	sort.Strings(inc.Services)
+	inc.Severity = ""
+	for _, rec := range inc.members {
+		if severityRank(rec.alert.Labels["severity"]) > severityRank(inc.Severity) {
+			inc.Severity = rec.alert.Labels["severity"]
+		}
+	}
+	subject := rc.Service
+	if subject == "" {
+		subject = "unknown service"
+	}
+	inc.Title = fmt.Sprintf("%s: %s", subject, rootAlert)
+	if n := len(inc.members); n > 1 {
+		inc.Title += fmt.Sprintf(" (+%d related alert%s", n-1, plural(n-1))
+		if len(inc.Services) > 1 {
+			inc.Title += fmt.Sprintf(" on %d services", len(inc.Services))
+		}
+		inc.Title += ")"
+	}
+	sig := rc.Service + "|" + rootAlert
+	if sig != inc.Signature {
+		inc.Signature = sig
+		e.bySig[sig] = append(e.bySig[sig], inc)
+		e.linkProblem(sig, at)
+	}
+}
+
+func severityRank(s string) int {
+	switch strings.ToLower(s) {
+	case "critical", "page", "error", "high", "disaster":
+		return 4
+	case "warning", "warn", "major", "average":
+		return 3
+	case "minor", "low":
+		return 2
+	case "info", "informational", "none":
+		return 1
+	}
+	return 0
+}
+
+// linkProblem groups recurring incidents with one signature into a problem.
+func (e *Engine) linkProblem(sig string, at time.Time) {
+	if e.cfg.ProblemCount <= 0 {
+		return
+	}
+	cutoff := at.Add(-time.Duration(e.cfg.ProblemWindow))
+	var recent []*incident
+	keep := e.bySig[sig][:0]
+	for _, inc := range e.bySig[sig] {
+		if inc.Signature != sig || e.incs[inc.ID] != inc {
+			continue
+		}
+		keep = append(keep, inc)
+		if !inc.OpenedAt.Before(cutoff) {
+			recent = append(recent, inc)
+		}
+	}
+	e.bySig[sig] = keep
+	if len(recent) < e.cfg.ProblemCount {
+		return
+	}
+	id := e.sigPrb[sig]
+	p := e.problems[id]
+	if p == nil {
+		e.nextPrb++
+		id = fmt.Sprintf("PRB-%d", e.nextPrb)
+		p = &model.Problem{ID: id, Signature: sig, FirstSeen: recent[0].OpenedAt}
+		service, alert, _ := strings.Cut(sig, "|")
+		p.Title = fmt.Sprintf("recurring: %s on %s", alert, service)
+		e.problems[id] = p
+		e.sigPrb[sig] = id
+		e.stats.Problems++
+	}
+	for _, inc := range recent {
+		if inc.Problem == id {
+			continue
+		}
+		inc.Problem = id
+		p.Incidents = append(p.Incidents, inc.ID)
+		if inc.OpenedAt.After(p.LastSeen) {
+			p.LastSeen = inc.OpenedAt
+		}
+		e.timeline(inc, at, "problem", fmt.Sprintf("linked to %s (%d incidents with this signature within %s)", id, len(recent), time.Duration(e.cfg.ProblemWindow)))
+	}
+}
+
+// gc drops resolved incidents and alerts past retention.
+func (e *Engine) gc() {
+	cutoff := e.now.Add(-time.Duration(e.cfg.Retention))
+	keep := e.order[:0]
+	for _, inc := range e.order {
+		if inc.Status == model.IncidentResolved && inc.ResolvedAt.Before(cutoff) {
+			delete(e.incs, inc.ID)
+			continue
+		}
+		keep = append(keep, inc)
+	}
+	for i := len(keep); i < len(e.order); i++ {
+		e.order[i] = nil
+	}
+	e.order = keep
+	for fp, rec := range e.alerts {
+		if rec.status == model.StatusResolved && rec.lastSeen.Before(cutoff) && (rec.inc == nil || e.incs[rec.inc.ID] != rec.inc) {
+			delete(e.alerts, fp)
+		}
+	}
+	for k, list := range e.byService {
+		e.byService[k] = pruneResolved(list)
+		if len(e.byService[k]) == 0 {
+			delete(e.byService, k)
+		}
+	}
+	for k, list := range e.byInfra {
+		e.byInfra[k] = pruneResolved(list)
+		if len(e.byInfra[k]) == 0 {
+			delete(e.byInfra, k)
+		}
+	}
+	for k, inc := range e.byGroup {
+		if inc.Status == model.IncidentResolved {
+			delete(e.byGroup, k)
+		}
+	}
+	for sig, list := range e.bySig {
+		keep := list[:0]
+		for _, inc := range list {
+			if e.incs[inc.ID] == inc && inc.Signature == sig {
+				keep = append(keep, inc)
+			}
+		}
+		if len(keep) == 0 {
+			delete(e.bySig, sig)
+		} else {
+			e.bySig[sig] = keep
+		}
+	}
+}
+
+func pruneResolved(list []*incident) []*incident {
+	keep := list[:0]
+	for _, inc := range list {
+		if inc.Status != model.IncidentResolved {
+			keep = append(keep, inc)
+		}
+	}
+	return keep
+}
+
+// ---- expiry heap ----
+
+type expiryItem struct {
+	at time.Time
+	fp model.Fingerprint
+}
+
+type expiryHeap []expiryItem
+
+func (h expiryHeap) Len() int { return len(h) }
+func (h expiryHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].fp < h[j].fp
+}
+func (h expiryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)   { *h = append(*h, x.(expiryItem)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

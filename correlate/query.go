@@ -1,0 +1,291 @@
+package correlate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// export returns a deep copy of inc safe to hand out.
+func (e *Engine) export(inc *incident) *model.Incident {
+	c := inc.Incident
+	c.Members = append([]model.Member(nil), inc.Members...)
+	c.Timeline = append([]model.TimelineEntry(nil), inc.Timeline...)
+	c.Services = append([]string(nil), inc.Services...)
+	c.RootCause.Evidence = append([]string(nil), inc.RootCause.Evidence...)
+	if inc.Class != nil {
+		cl := *inc.Class
+		cl.Sources = append([]string(nil), cl.Sources...)
+		c.Class = &cl
+	}
+	// A member that moved to another incident (merge) is no longer ours.
+	keep := c.Members[:0]
+	for _, m := range c.Members {
+		if inc.members[m.Fingerprint] != nil {
+			keep = append(keep, m)
+		}
+	}
+	c.Members = keep
+	return &c
+}
+
+// Incident returns a copy of the incident with id, or nil.
+func (e *Engine) Incident(id string) *model.Incident {
+	inc := e.incs[id]
+	if inc == nil {
+		return nil
+	}
+	return e.export(inc)
+}
+
+// IncidentAlerts returns the current state of the incident's alerts.
+func (e *Engine) IncidentAlerts(id string) []model.AlertState {
+	inc := e.incs[id]
+	if inc == nil {
+		return nil
+	}
+	out := make([]model.AlertState, 0, len(inc.members))
+	for _, m := range inc.Members {
+		if rec := inc.members[m.Fingerprint]; rec != nil {
+			out = append(out, rec.state())
+		}
+	}
+	return out
+}
+
+func (rec *alertRec) state() model.AlertState {
+	s := model.AlertState{
+		Fingerprint: rec.fp,
+		Alert:       rec.alert,
+		Status:      rec.status,
+		FirstSeen:   rec.firstSeen,
+		LastSeen:    rec.lastSeen,
+		Count:       rec.count,
+		Flapping:    rec.flapping,
+		ResolvedAt:  rec.resolvedAt,
+	}
+	s.Alert.Labels = rec.alert.Labels.Clone()
+	s.Alert.Annotations = rec.alert.Annotations.Clone()
+	if rec.inc != nil {
+		s.Incident = rec.inc.ID
+	}
+	return s
+}
+
+// Alerts returns the firing alerts, sorted by fingerprint.
+func (e *Engine) Alerts() []model.AlertState {
+	out := make([]model.AlertState, 0, len(e.alerts))
+	for _, rec := range e.alerts {
+		if rec.status == model.StatusFiring {
+			out = append(out, rec.state())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
+	return out
+}
+
+// AlertCount returns the number of known and of firing alert identities.
+func (e *Engine) AlertCount() (known, firing int) {
+	for _, rec := range e.alerts {
+		if rec.status == model.StatusFiring {
+			firing++
+		}
+	}
+	return len(e.alerts), firing
+}
+
+// Filter selects incidents.
+type Filter struct {
+	Status  string    // open (incl. acknowledged), acknowledged, resolved, or "" for all
+	Service string    // has an alert on this service
+	Since   time.Time // updated at or after
+	Problem string
+	Offset  int
+	Limit   int // 0: no limit
+}
+
+// Incidents returns copies of the matching incidents, newest first, and
+// the total number that matched before paging.
+func (e *Engine) Incidents(f Filter) ([]*model.Incident, int) {
+	var out []*model.Incident
+	total := 0
+	for i := len(e.order) - 1; i >= 0; i-- {
+		inc := e.order[i]
+		if e.incs[inc.ID] != inc {
+			continue
+		}
+		switch f.Status {
+		case "":
+		case model.IncidentOpen:
+			if inc.Status == model.IncidentResolved {
+				continue
+			}
+		default:
+			if inc.Status != f.Status {
+				continue
+			}
+		}
+		if f.Service != "" {
+			if _, ok := inc.svcSpan[f.Service]; !ok && inc.RootCause.Service != f.Service {
+				continue
+			}
+		}
+		if !f.Since.IsZero() && inc.UpdatedAt.Before(f.Since) {
+			continue
+		}
+		if f.Problem != "" && inc.Problem != f.Problem {
+			continue
+		}
+		total++
+		if total <= f.Offset || (f.Limit > 0 && len(out) >= f.Limit) {
+			continue
+		}
+		out = append(out, e.export(inc))
+	}
+	return out, total
+}
+
+// All returns copies of every live incident in opening order.
+func (e *Engine) All() []*model.Incident {
+	out := make([]*model.Incident, 0, len(e.order))
+	for _, inc := range e.order {
+		if e.incs[inc.ID] == inc {
+			out = append(out, e.export(inc))
+		}
+	}
+	return out
+}
+
+// Problems returns copies of the problems, newest first.
+func (e *Engine) Problems() []*model.Problem {
+	out := make([]*model.Problem, 0, len(e.problems))
+	for _, p := range e.problems {
+		c := *p
+		c.Incidents = append([]string(nil), p.Incidents...)
+		out = append(out, &c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].LastSeen.Equal(out[j].LastSeen) {
+			return out[i].LastSeen.After(out[j].LastSeen)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out
+}
+
+// Problem returns a copy of one problem, or nil.
+func (e *Engine) Problem(id string) *model.Problem {
+	p := e.problems[id]
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Incidents = append([]string(nil), p.Incidents...)
+	return &c
+}
+
+// ErrNotFound is returned for an action on an unknown incident.
+type ErrNotFound struct{ ID string }
+
+func (e ErrNotFound) Error() string { return fmt.Sprintf("incident %q not found", e.ID) }
+
+// CheckAction reports whether an action would be accepted, without
+// applying it, so an API can refuse it before journaling.
+func (e *Engine) CheckAction(a *model.Action) error {
+	inc := e.incs[a.Incident]
+	if inc == nil {
+		return ErrNotFound{a.Incident}
+	}
+	switch a.Kind {
+	case model.ActionAck:
+		if inc.Status == model.IncidentResolved {
+			return fmt.Errorf("incident %s is resolved; nothing to acknowledge", inc.ID)
+		}
+	case model.ActionAssign:
+		if strings.TrimSpace(a.Value) == "" {
+			return fmt.Errorf("assignee: missing")
+		}
+	case model.ActionResolve, model.ActionNote:
+	case model.ActionClassify:
+		if a.Class == nil {
+			return fmt.Errorf("classification: missing")
+		}
+	default:
+		return fmt.Errorf("unknown action %q", a.Kind)
+	}
+	return nil
+}
+
+// ApplyAction applies an agent action journaled at a.At.
+func (e *Engine) ApplyAction(a *model.Action) error {
+	if err := e.CheckAction(a); err != nil {
+		return err
+	}
+	at := a.At
+	if at.Before(e.now) {
+		at = e.now
+	}
+	e.Advance(at)
+	inc := e.incs[a.Incident]
+	who := a.Actor
+	if who == "" {
+		who = "someone"
+	}
+	switch a.Kind {
+	case model.ActionAck:
+		if inc.Status == model.IncidentResolved {
+			return nil // resolved meanwhile (expiry at this same instant)
+		}
+		inc.Status = model.IncidentAcknowledged
+		e.timelineActor(inc, at, "acknowledged", "", a.Actor)
+		if inc.Assignee == "" {
+			inc.Assignee = a.Actor
+		}
+	case model.ActionAssign:
+		inc.Assignee = a.Value
+		e.timelineActor(inc, at, "assigned", a.Value, a.Actor)
+	case model.ActionNote:
+		inc.Notes = strings.TrimSpace(inc.Notes + "\n" + a.Value)
+		e.timelineActor(inc, at, "note", a.Value, a.Actor)
+	case model.ActionClassify:
+		c := *a.Class
+		inc.Class = &c
+		e.timelineActor(inc, at, "classified", fmt.Sprintf("team=%s category=%s priority=%s by %s", c.Team, c.Category, c.Priority, who), a.Actor)
+		e.event(model.EventClassified, inc, at)
+		inc.UpdatedAt = at
+		return nil
+	case model.ActionResolve:
+		if a.Value != "" {
+			inc.Notes = strings.TrimSpace(inc.Notes + "\n" + a.Value)
+		}
+		if inc.Status != model.IncidentResolved {
+			inc.Status = model.IncidentResolved
+			inc.ResolvedAt = at
+			inc.manual = true
+			inc.firing = 0
+			e.stats.IncidentsResolved++
+			e.dropOpen(inc)
+			e.timelineActor(inc, at, "resolved", "resolved by "+who+noteSuffix(a.Value), a.Actor)
+			inc.UpdatedAt = at
+			e.event(model.EventResolved, inc, at)
+			return nil
+		}
+	}
+	inc.UpdatedAt = at
+	e.event(model.EventUpdated, inc, at)
+	return nil
+}
+
+func noteSuffix(n string) string {
+	if n == "" {
+		return ""
+	}
+	return ": " + n
+}
+
+func (e *Engine) timelineActor(inc *incident, at time.Time, ev, detail, actor string) {
+	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail, Actor: actor})
+}

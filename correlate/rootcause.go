@@ -1,0 +1,147 @@
+package correlate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// rootCause names the probable root cause of inc and the alert name that
+// represents it.
+//
+// If an alert on shared infrastructure (an alert without the topology
+// label, e.g. HostDown with host="node-3") is a member and at least half of
+// the member services run on it, the infrastructure is the root cause,
+// named "label:value". Otherwise the root cause is the most upstream
+// alerting service: one none of whose (transitive) dependencies is also
+// alerting in the incident; among several, the one that started first.
+func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
+	type svcInfo struct {
+		name  string
+		start time.Time
+		alert string
+	}
+	svcs := map[string]*svcInfo{}
+	var hosts []*alertRec
+	var earliest *alertRec
+	for _, m := range inc.Members {
+		rec := inc.members[m.Fingerprint]
+		if rec == nil {
+			continue
+		}
+		if earliest == nil || rec.episodeStart.Before(earliest.episodeStart) {
+			earliest = rec
+		}
+		if rec.hostLevel {
+			hosts = append(hosts, rec)
+			continue
+		}
+		s := svcs[rec.service]
+		if s == nil {
+			s = &svcInfo{name: rec.service, start: rec.episodeStart, alert: rec.alert.Name()}
+			svcs[rec.service] = s
+		} else if rec.episodeStart.Before(s.start) {
+			s.start, s.alert = rec.episodeStart, rec.alert.Name()
+		}
+	}
+	if earliest == nil {
+		return model.RootCause{}, ""
+	}
+
+	// Infrastructure.
+	for _, h := range hosts {
+		for _, l := range e.cfg.InfraLabels {
+			v := h.alert.Labels[l]
+			if v == "" {
+				continue
+			}
+			var on []string
+			for _, m := range inc.members {
+				if !m.hostLevel && m.alert.Labels[l] == v {
+					on = append(on, m.service)
+				}
+			}
+			on = uniqSorted(on)
+			if len(svcs) == 0 || 2*len(on) >= len(svcs) {
+				ev := []string{fmt.Sprintf("%s alerting on %s=%s itself since %s", h.alert.Name(), l, v, h.episodeStart.UTC().Format(time.RFC3339))}
+				if len(on) > 0 {
+					ev = append(ev, fmt.Sprintf("%d of %d alerting services run on %s: %s", len(on), len(svcs), v, strings.Join(on, ", ")))
+				}
+				return model.RootCause{Service: l + ":" + v, Evidence: ev}, h.alert.Name()
+			}
+		}
+	}
+	if len(svcs) == 0 {
+		return model.RootCause{Evidence: []string{"no alert names a service"}}, earliest.alert.Name()
+	}
+
+	names := make([]string, 0, len(svcs))
+	for n := range svcs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var roots []*svcInfo
+	for _, n := range names {
+		upstream := false
+		for _, o := range names {
+			if o == n {
+				continue
+			}
+			if _, ok := e.full.dependsOn(n, o); ok {
+				upstream = true
+				break
+			}
+		}
+		if !upstream {
+			roots = append(roots, svcs[n])
+		}
+	}
+	if len(roots) == 0 { // a dependency cycle: fall back to all services
+		for _, n := range names {
+			roots = append(roots, svcs[n])
+		}
+	}
+	sort.SliceStable(roots, func(i, j int) bool { return roots[i].start.Before(roots[j].start) })
+	root := roots[0]
+	ev := []string{fmt.Sprintf("%s alerting (%s) since %s", root.name, root.alert, root.start.UTC().Format(time.RFC3339))}
+	var callers []string
+	for _, n := range names {
+		if n == root.name {
+			continue
+		}
+		if h, ok := e.full.dependsOn(n, root.name); ok {
+			callers = append(callers, fmt.Sprintf("%s depends on %s (%d hop%s) and alerted %s", n, root.name, h, plural(h), relTime(svcs[n].start.Sub(root.start))))
+		}
+	}
+	if len(names) > 1 {
+		if len(callers) > 0 {
+			ev = append(ev, "none of its dependencies is alerting")
+		}
+		ev = append(ev, callers...)
+	}
+	if len(roots) > 1 {
+		ev = append(ev, fmt.Sprintf("%d services have no alerting dependency; %s started first", len(roots), root.name))
+	}
+	return model.RootCause{Service: root.name, Evidence: ev}, root.alert
+}
+
+func relTime(d time.Duration) string {
+	if d < 0 {
+		return (-d).Round(time.Second).String() + " before it"
+	}
+	return d.Round(time.Second).String() + " after it"
+}
+
+func uniqSorted(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}

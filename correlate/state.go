@@ -1,0 +1,164 @@
+package correlate
+
+import (
+	"container/heap"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+const snapshotVersion = 1
+
+type snapAlert struct {
+	FP           model.Fingerprint `json:"fp"`
+	Alert        model.Alert       `json:"alert"`
+	Status       string            `json:"status"`
+	FirstSeen    time.Time         `json:"firstSeen"`
+	LastSeen     time.Time         `json:"lastSeen"`
+	EpisodeStart time.Time         `json:"episodeStart"`
+	ResolvedAt   time.Time         `json:"resolvedAt,omitzero"`
+	Count        int               `json:"count"`
+	Fires        []time.Time       `json:"fires,omitempty"`
+	Flapping     bool              `json:"flapping,omitempty"`
+	Incident     string            `json:"incident,omitempty"`
+}
+
+type snapIncident struct {
+	model.Incident
+	Seq          uint64                  `json:"seq"`
+	Firing       int                     `json:"firing"`
+	LastActivity time.Time               `json:"lastActivity"`
+	Manual       bool                    `json:"manual,omitempty"`
+	SvcSpan      map[string][2]time.Time `json:"svcSpan,omitempty"`
+	Infra        []string                `json:"infra,omitempty"`
+	RootAlert    string                  `json:"rootAlert,omitempty"`
+}
+
+type snapshot struct {
+	Version   int              `json:"version"`
+	Now       time.Time        `json:"now"`
+	LastGC    time.Time        `json:"lastGC"`
+	NextInc   uint64           `json:"nextInc"`
+	NextPrb   uint64           `json:"nextPrb"`
+	Stats     Stats            `json:"stats"`
+	Incidents []snapIncident   `json:"incidents"`
+	Alerts    []snapAlert      `json:"alerts"`
+	Problems  []*model.Problem `json:"problems"`
+	ByGroup   map[string]string `json:"byGroup"` // hex(group key) -> incident
+}
+
+// Snapshot serialises the engine state. Restore(Snapshot()) on an engine
+// with the same configuration continues exactly where this one is.
+func (e *Engine) Snapshot() ([]byte, error) {
+	s := snapshot{Version: snapshotVersion, Now: e.now, LastGC: e.lastGC, NextInc: e.nextInc, NextPrb: e.nextPrb, Stats: e.stats,
+		ByGroup: map[string]string{}}
+	for _, inc := range e.order {
+		if e.incs[inc.ID] != inc {
+			continue
+		}
+		si := snapIncident{Incident: inc.Incident, Seq: inc.seq, Firing: inc.firing, LastActivity: inc.lastActivity,
+			Manual: inc.manual, SvcSpan: inc.svcSpan, RootAlert: inc.rootAlert}
+		for k := range inc.infra {
+			si.Infra = append(si.Infra, k)
+		}
+		s.Incidents = append(s.Incidents, si)
+	}
+	for _, rec := range e.alerts {
+		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
+			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, Fires: rec.fires, Flapping: rec.flapping}
+		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
+			sa.Incident = rec.inc.ID
+		}
+		s.Alerts = append(s.Alerts, sa)
+	}
+	for _, p := range e.problems {
+		s.Problems = append(s.Problems, p)
+	}
+	for k, inc := range e.byGroup {
+		if e.incs[inc.ID] == inc {
+			s.ByGroup[fmt.Sprintf("%x", k)] = inc.ID
+		}
+	}
+	return json.Marshal(&s)
+}
+
+// Restore replaces the engine state with a snapshot.
+func (e *Engine) Restore(data []byte) error {
+	var s snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("correlate: decode snapshot: %w", err)
+	}
+	if s.Version != snapshotVersion {
+		return fmt.Errorf("correlate: snapshot version %d, want %d", s.Version, snapshotVersion)
+	}
+	fresh := New(e.cfg, e.topo)
+	fresh.emit = e.emit
+	*e = *fresh
+	e.now, e.lastGC, e.nextInc, e.nextPrb, e.stats = s.Now, s.LastGC, s.NextInc, s.NextPrb, s.Stats
+	for _, si := range s.Incidents {
+		inc := &incident{Incident: si.Incident, seq: si.Seq, firing: si.Firing, lastActivity: si.LastActivity, manual: si.Manual,
+			members: map[model.Fingerprint]*alertRec{}, svcSpan: si.SvcSpan, infra: map[string]bool{}, tokens: map[string]struct{}{},
+			rootAlert: si.RootAlert}
+		if inc.svcSpan == nil {
+			inc.svcSpan = map[string][2]time.Time{}
+		}
+		for _, k := range si.Infra {
+			inc.infra[k] = true
+		}
+		e.incs[inc.ID] = inc
+		e.order = append(e.order, inc)
+		if inc.Status != model.IncidentResolved {
+			e.open = append(e.open, inc)
+		}
+	}
+	for _, sa := range s.Alerts {
+		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
+			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping}
+		rec.service = rec.alert.Labels[e.topo.Label]
+		rec.hostLevel = rec.service == ""
+		e.alerts[rec.fp] = rec
+		if inc := e.incs[sa.Incident]; inc != nil {
+			rec.inc = inc
+			inc.members[rec.fp] = rec
+			for _, tok := range e.tokens(rec) {
+				inc.tokens[tok] = struct{}{}
+			}
+		}
+		if rec.status == model.StatusFiring {
+			e.pushExpiry(rec)
+		}
+	}
+	for _, inc := range e.order {
+		if inc.Status == model.IncidentResolved {
+			continue
+		}
+		for _, m := range inc.Members {
+			if rec := inc.members[m.Fingerprint]; rec != nil {
+				e.index(inc, rec)
+			}
+		}
+	}
+	e.byGroup = map[string]*incident{}
+	for hk, id := range s.ByGroup {
+		var k []byte
+		if _, err := fmt.Sscanf(hk, "%x", &k); err != nil && hk != "" {
+			return fmt.Errorf("correlate: snapshot group key %q: %w", hk, err)
+		}
+		if inc := e.incs[id]; inc != nil {
+			e.byGroup[string(k)] = inc
+		}
+	}
+	for _, inc := range e.order {
+		if inc.Signature != "" {
+			e.bySig[inc.Signature] = append(e.bySig[inc.Signature], inc)
+		}
+	}
+	for _, p := range s.Problems {
+		e.problems[p.ID] = p
+		e.sigPrb[p.Signature] = p.ID
+	}
+	heap.Init(&e.expiry)
+	return nil
+}

@@ -1,0 +1,72 @@
+package correlate
+
+import (
+	"strings"
+	"unicode"
+)
+
+// tokens returns the normalised words of an alert's name and summary,
+// splitting CamelCase names ("KubePodCrashLooping" -> kube pod crash looping).
+func (e *Engine) tokens(rec *alertRec) []string {
+	if rec.tokens == nil {
+		rec.tokens = Tokenize(rec.alert.Name() + " " + rec.alert.Summary())
+	}
+	return rec.tokens
+}
+
+var stopwords = map[string]bool{
+	"the": true, "a": true, "an": true, "is": true, "are": true, "of": true, "on": true, "in": true,
+	"for": true, "to": true, "and": true, "or": true, "has": true, "have": true, "be": true, "been": true,
+	"with": true, "at": true, "by": true, "than": true, "this": true, "that": true, "it": true, "its": true,
+	"value": true, "instance": true, "from": true, "was": true, "were": true, "not": true,
+}
+
+// Tokenize splits text into lower-case words, breaking CamelCase and
+// dropping numbers, stop words and duplicates.
+func Tokenize(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var cur []rune
+	flush := func() {
+		if len(cur) > 1 {
+			w := strings.ToLower(string(cur))
+			if !stopwords[w] && !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+		cur = cur[:0]
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		switch {
+		case unicode.IsLetter(r):
+			if unicode.IsUpper(r) && len(cur) > 0 {
+				prevLower := unicode.IsLower(cur[len(cur)-1])
+				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+				if prevLower || (nextLower && unicode.IsUpper(cur[len(cur)-1])) {
+					flush()
+				}
+			}
+			cur = append(cur, r)
+		default:
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+func jaccard(a []string, set map[string]struct{}) float64 {
+	if len(a) == 0 || len(set) == 0 {
+		return 0
+	}
+	inter := 0
+	for _, w := range a {
+		if _, ok := set[w]; ok {
+			inter++
+		}
+	}
+	union := len(a) + len(set) - inter
+	return float64(inter) / float64(union)
+}
