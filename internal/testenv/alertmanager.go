@@ -1,0 +1,62 @@
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// DefaultAlertmanagerConfig is used by StartAlertmanager when configYAML is
+// empty: every alert goes to a receiver that notifies nobody.
+const DefaultAlertmanagerConfig = `route:
+  receiver: blackhole
+  group_by: ['...']
+receivers:
+  - name: blackhole
+`
+
+// StartAlertmanager starts a private Alertmanager (Debian binary
+// prometheus-alertmanager) on a free 127.0.0.1 port with gossip off
+// (--cluster.listen-address=) and returns its base URL
+// (http://127.0.0.1:PORT; the API is under /api/v2). It is stopped when t
+// ends; its output is logged if t failed. An empty configYAML means
+// DefaultAlertmanagerConfig. Skips (fails under CI=true) without the binary.
+func StartAlertmanager(t testing.TB, configYAML string) string {
+	t.Helper()
+	bin := Require(t, "prometheus-alertmanager")["prometheus-alertmanager"]
+	if configYAML == "" {
+		configYAML = DefaultAlertmanagerConfig
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfgPath, []byte(configYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var url string
+	startForTest(t, "alertmanager", func() (launch, error) {
+		port, err := freePort()
+		if err != nil {
+			return launch{}, err
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		url = "http://" + addr
+		data, err := os.MkdirTemp(dir, "data-")
+		if err != nil {
+			return launch{}, err
+		}
+		return launch{
+			bin: bin,
+			args: []string{
+				"--config.file=" + cfgPath,
+				"--storage.path=" + data,
+				"--web.listen-address=" + addr,
+				"--cluster.listen-address=",
+				"--log.level=warn",
+			},
+			dir:      dir,
+			readyURL: url + "/-/ready",
+		}, nil
+	})
+	return url
+}
