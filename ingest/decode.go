@@ -246,7 +246,7 @@ func (d *Decoder) DecodeAMv2(data []byte, now time.Time) ([]model.Alert, error) 
 		return nil, &Error{Msg: "expected a JSON array of alerts (or one alert object)", reason: ReasonInvalidJSON}
 	}
 	if err := d.checkCount(len(in), ""); err != nil {
-		return nil, err
+		return nil, err.withCount(len(in))
 	}
 	out := make([]model.Alert, len(in))
 	for i := range in {
@@ -254,7 +254,7 @@ func (d *Decoder) DecodeAMv2(data []byte, now time.Time) ([]model.Alert, error) 
 		a := &out[i]
 		a.Labels, a.Annotations, a.GeneratorURL = src.Labels, src.Annotations, src.GeneratorURL
 		if err := d.finish(index("", i, single), a, src.StartsAt, src.EndsAt, now); err != nil {
-			return nil, err
+			return nil, err.withCount(len(in))
 		}
 	}
 	return out, nil
@@ -312,19 +312,19 @@ func (d *Decoder) DecodeWebhook(data []byte, now time.Time) ([]model.Alert, erro
 		return nil, &Error{Field: "alerts", Msg: "missing", reason: ReasonEmptyBatch}
 	}
 	if err := d.checkCount(len(msg.Alerts), "alerts"); err != nil {
-		return nil, err
+		return nil, err.withCount(len(msg.Alerts))
 	}
 	out := make([]model.Alert, len(msg.Alerts))
 	for i := range msg.Alerts {
 		src := &msg.Alerts[i]
 		p := index("alerts", i, false)
 		if src.Status != "" && src.Status != model.StatusFiring && src.Status != model.StatusResolved {
-			return nil, alertErr(p+".status", "invalid status %q (want firing or resolved)", src.Status)
+			return nil, alertErr(p+".status", "invalid status %q (want firing or resolved)", src.Status).withCount(len(msg.Alerts))
 		}
 		a := &out[i]
 		a.Labels, a.Annotations, a.GeneratorURL = src.Labels, src.Annotations, src.GeneratorURL
 		if err := d.finish(p, a, src.StartsAt, src.EndsAt, now); err != nil {
-			return nil, err
+			return nil, err.withCount(len(msg.Alerts))
 		}
 		applyStatus(a, src.Status, now)
 	}
@@ -522,7 +522,7 @@ func (d *Decoder) DecodeEvent(data []byte, now time.Time) ([]model.Alert, error)
 		return nil, &Error{Msg: "expected a JSON event object or an array of them", reason: ReasonInvalidJSON}
 	}
 	if err := d.checkCount(len(raws), ""); err != nil {
-		return nil, err
+		return nil, err.withCount(len(raws))
 	}
 	out := make([]model.Alert, len(raws))
 	for i, raw := range raws {
@@ -532,12 +532,12 @@ func (d *Decoder) DecodeEvent(data []byte, now time.Time) ([]model.Alert, error)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&ev); err != nil {
 			if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-				return nil, alertErr(join(p, strings.Trim(msg, `"`)), "unknown field (see EVENTS.md for the event fields)")
+				return nil, alertErr(join(p, strings.Trim(msg, `"`)), "unknown field (see EVENTS.md for the event fields)").withCount(len(raws))
 			}
-			return nil, jsonErr(p, err)
+			return nil, jsonErr(p, err).withCount(len(raws))
 		}
 		if err := d.eventAlert(p, &ev, &out[i], now); err != nil {
-			return nil, err
+			return nil, err.withCount(len(raws))
 		}
 	}
 	return out, nil

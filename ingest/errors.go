@@ -26,6 +26,16 @@ type Error struct {
 	Msg   string
 
 	reason string
+	n      int
+}
+
+// Alerts returns the number of alerts in the rejected batch when the body
+// could be parsed far enough to count them, 0 otherwise.
+func (e *Error) Alerts() int { return e.n }
+
+func (e *Error) withCount(n int) *Error {
+	e.n = n
+	return e
 }
 
 // Error renders "field: msg", or just msg when there is no field.

@@ -1,0 +1,450 @@
+// Package httpapi serves Sift's HTTP alert receivers: an Alertmanager v2
+// compatible API (so Prometheus and amtool can talk to Sift as if it were
+// Alertmanager), an Alertmanager webhook receiver and a generic event
+// receiver.
+//
+// Every POST is handled the same way: the Content-Type must be
+// application/json (415 otherwise), the body is limited to
+// ingest.Config.MaxBodyBytes (413), it is decoded and validated as a whole
+// (400 with {"error": "...", "field": "..."} naming the first bad field),
+// then the batch is appended to the Sink and the request is answered 2xx
+// only once Append returned nil, that is once the batch is durable; if
+// Append fails the answer is 503 and the sender (Prometheus, Alertmanager)
+// retries. A batch is accepted or rejected whole: nothing of an invalid
+// batch reaches the sink.
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sift-aiops/sift/ingest"
+	"github.com/sift-aiops/sift/model"
+)
+
+// Build information reported by GET /api/v2/status (set with
+// -ldflags "-X github.com/sift-aiops/sift/ingest/httpapi.Version=...").
+var (
+	Version   = "dev"
+	Revision  = "unknown"
+	Branch    = "unknown"
+	BuildUser = "unknown"
+	BuildDate = "unknown"
+)
+
+// ReceiverName is the only receiver Sift reports in the Alertmanager API.
+const ReceiverName = "sift"
+
+// AlertLister lists the current deduplicated alerts (provided by the
+// correlation engine).
+type AlertLister interface {
+	Alerts() []model.AlertState
+}
+
+// API holds the HTTP receivers. Create it with New and mount it with
+// Register.
+type API struct {
+	cfg     ingest.Config
+	dec     *ingest.Decoder
+	sink    model.Sink
+	alerts  AlertLister
+	now     func() time.Time
+	started time.Time
+
+	received *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// Rejection reasons of sift_alerts_rejected_total besides the ingest.Reason*
+// ones.
+const (
+	ReasonContentType  = "content_type"   // not application/json (415)
+	ReasonBodyTooLarge = "body_too_large" // over max_body_bytes (413)
+	ReasonReadError    = "read_error"     // the body could not be read
+	ReasonSinkError    = "sink_error"     // Append failed (503)
+)
+
+// New returns the API. cfg should have passed Validate (defaults are
+// applied). sink must not be nil; alerts may be nil (GET /api/v2/alerts is
+// then always empty); reg may be nil (no metrics are registered); now may be
+// nil (time.Now): it stamps each batch's receipt time.
+func New(cfg ingest.Config, sink model.Sink, alerts AlertLister, reg prometheus.Registerer, now func() time.Time) *API {
+	if sink == nil {
+		panic("httpapi.New: nil sink")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	cfg = cfg.WithDefaults()
+	a := &API{
+		cfg:     cfg,
+		dec:     ingest.NewDecoder(cfg),
+		sink:    sink,
+		alerts:  alerts,
+		now:     now,
+		started: now(),
+	}
+	a.received = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sift_alerts_received_total",
+		Help: "Alerts accepted (durably appended), by receiver.",
+	}, []string{"source"}))
+	a.rejected = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sift_alerts_rejected_total",
+		Help: "Alerts rejected, by receiver and reason; a request whose alerts could not be counted (unreadable, unparsable, too large, wrong content type) counts as one.",
+	}, []string{"source", "reason"}))
+	a.duration = register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "sift_ingest_request_duration_seconds",
+		Help:    "Time to handle an ingest request, including the durable append.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"source"}))
+	for _, s := range []string{ingest.FormatAMv2, ingest.FormatWebhook, ingest.FormatEvent} {
+		a.received.WithLabelValues(s)
+	}
+	return a
+}
+
+// register registers c on reg, or returns the collector already registered
+// under the same description.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(fmt.Sprintf("httpapi: registering metrics: %v", err))
+	}
+	return c
+}
+
+// Register mounts the routes on mux:
+//
+//	POST /api/v2/alerts                  Alertmanager v2 postableAlerts (200, empty body)
+//	GET  /api/v2/alerts                  Alertmanager v2 gettableAlerts
+//	GET  /api/v2/status                  Alertmanager v2 status
+//	GET  /api/v2/receivers               [{"name":"sift"}]
+//	GET  /api/v2/silences                [] (Sift has no silences)
+//	POST /api/v1/webhooks/alertmanager   Alertmanager webhook v4 (200 {"accepted": n})
+//	POST /api/v1/events                  generic events (200 {"accepted": n})
+//
+// Other methods on these paths get 405 with a JSON error.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v2/alerts", a.handleIngest(ingest.FormatAMv2))
+	mux.HandleFunc("GET /api/v2/alerts", a.handleGetAlerts)
+	mux.HandleFunc("/api/v2/alerts", methodNotAllowed("GET, HEAD, POST"))
+	mux.HandleFunc("GET /api/v2/status", a.handleStatus)
+	mux.HandleFunc("/api/v2/status", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("GET /api/v2/receivers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, []receiver{{Name: ReceiverName}})
+	})
+	mux.HandleFunc("/api/v2/receivers", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("GET /api/v2/silences", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, []struct{}{})
+	})
+	mux.HandleFunc("/api/v2/silences", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("POST /api/v1/webhooks/alertmanager", a.handleIngest(ingest.FormatWebhook))
+	mux.HandleFunc("/api/v1/webhooks/alertmanager", methodNotAllowed("POST"))
+	mux.HandleFunc("POST /api/v1/events", a.handleIngest(ingest.FormatEvent))
+	mux.HandleFunc("/api/v1/events", methodNotAllowed("POST"))
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, field, msg string) {
+	writeJSON(w, code, errorBody{Error: msg, Field: field})
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "",
+			fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+	}
+}
+
+// checkContentType accepts application/json with an optional UTF-8
+// charset.
+func checkContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return errors.New("missing Content-Type: want application/json")
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Errorf("invalid Content-Type %q: %v", ct, err)
+	}
+	if mt != "application/json" {
+		return fmt.Errorf("unsupported Content-Type %q: want application/json", ct)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return fmt.Errorf("unsupported charset %q: JSON must be UTF-8", cs)
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return fmt.Errorf("unsupported Content-Encoding %q: send the body uncompressed", ce)
+	}
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuf = 4 << 20
+
+func (a *API) handleIngest(source string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() { a.duration.WithLabelValues(source).Observe(time.Since(start).Seconds()) }()
+
+		if err := checkContentType(r); err != nil {
+			a.rejected.WithLabelValues(source, ReasonContentType).Inc()
+			writeError(w, http.StatusUnsupportedMediaType, "", err.Error())
+			return
+		}
+		limit := a.cfg.MaxBodyBytes
+		tooLarge := func() {
+			a.rejected.WithLabelValues(source, ReasonBodyTooLarge).Inc()
+			writeError(w, http.StatusRequestEntityTooLarge, "",
+				fmt.Sprintf("request body exceeds %d bytes (ingest.max_body_bytes); split the batch", limit))
+		}
+		if r.ContentLength > limit {
+			tooLarge()
+			return
+		}
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer func() {
+			if buf.Cap() <= maxPooledBuf {
+				bufPool.Put(buf)
+			}
+		}()
+		if r.ContentLength > 0 {
+			buf.Grow(int(r.ContentLength) + 1)
+		}
+		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				tooLarge()
+				return
+			}
+			a.rejected.WithLabelValues(source, ReasonReadError).Inc()
+			writeError(w, http.StatusBadRequest, "", "reading request body: "+err.Error())
+			return
+		}
+
+		now := a.now()
+		alerts, err := a.dec.Decode(source, buf.Bytes(), now)
+		if err != nil {
+			var ie *ingest.Error
+			if errors.As(err, &ie) {
+				n := ie.Alerts()
+				if n == 0 {
+					n = 1
+				}
+				a.rejected.WithLabelValues(source, ie.Reason()).Add(float64(n))
+				writeError(w, http.StatusBadRequest, ie.Field, ie.Error())
+				return
+			}
+			a.rejected.WithLabelValues(source, ingest.ReasonInvalidAlert).Inc()
+			writeError(w, http.StatusBadRequest, "", err.Error())
+			return
+		}
+
+		batch := model.Batch{At: now, Source: source, Alerts: alerts}
+		if err := a.sink.Append(r.Context(), batch); err != nil {
+			a.rejected.WithLabelValues(source, ReasonSinkError).Add(float64(len(alerts)))
+			writeError(w, http.StatusServiceUnavailable, "",
+				fmt.Sprintf("alerts not stored, retry later: %v", err))
+			return
+		}
+		a.received.WithLabelValues(source).Add(float64(len(alerts)))
+		if source == ingest.FormatAMv2 {
+			// As Alertmanager: 200 with an empty body.
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Accepted int `json:"accepted"`
+		}{len(alerts)})
+	}
+}
+
+// amTime marshals as Alertmanager's API does (RFC 3339 with milliseconds).
+type amTime time.Time
+
+func (t amTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z07:00") + `"`), nil
+}
+
+type receiver struct {
+	Name string `json:"name"`
+}
+
+type alertStatus struct {
+	InhibitedBy []string `json:"inhibitedBy"`
+	SilencedBy  []string `json:"silencedBy"`
+	State       string   `json:"state"`
+}
+
+// gettableAlert is Alertmanager's v2 gettableAlert.
+type gettableAlert struct {
+	Annotations  model.LabelSet `json:"annotations"`
+	EndsAt       amTime         `json:"endsAt"`
+	Fingerprint  string         `json:"fingerprint"`
+	Receivers    []receiver     `json:"receivers"`
+	StartsAt     amTime         `json:"startsAt"`
+	Status       alertStatus    `json:"status"`
+	UpdatedAt    amTime         `json:"updatedAt"`
+	GeneratorURL string         `json:"generatorURL,omitempty"`
+	Labels       model.LabelSet `json:"labels"`
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("query parameter %s: invalid boolean %q", name, v)
+	}
+	return b, nil
+}
+
+// handleGetAlerts lists the current firing alerts as Alertmanager's GET
+// /api/v2/alerts does. Every Sift alert is "active" (Sift has no silences
+// or inhibitions yet), is routed to the receiver "sift", and resolved
+// alerts are not listed.
+func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	flags := map[string]bool{}
+	for _, name := range []string{"active", "silenced", "inhibited", "unprocessed"} {
+		b, err := boolParam(r, name)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, name, err.Error())
+			return
+		}
+		flags[name] = b
+	}
+	var matchers []matcher
+	for _, f := range q["filter"] {
+		ms, err := parseMatchers(f)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "filter", err.Error())
+			return
+		}
+		matchers = append(matchers, ms...)
+	}
+	receiverOK := true
+	if rcv := q.Get("receiver"); rcv != "" {
+		re, err := regexp.Compile("^(?:" + rcv + ")$")
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "receiver", fmt.Sprintf("failed to parse receiver param: %v", err))
+			return
+		}
+		receiverOK = re.MatchString(ReceiverName)
+	}
+
+	out := []gettableAlert{}
+	if a.alerts != nil && receiverOK && flags["active"] {
+		now := a.now()
+	next:
+		for _, st := range a.alerts.Alerts() {
+			if st.Status == model.StatusResolved || st.Alert.ResolvedAt(now) {
+				continue
+			}
+			for i := range matchers {
+				if !matchers[i].matches(st.Labels) {
+					continue next
+				}
+			}
+			fp := st.Fingerprint
+			if fp == 0 {
+				fp = st.Labels.Fingerprint()
+			}
+			labels, ann := st.Labels, st.Annotations
+			if labels == nil {
+				labels = model.LabelSet{}
+			}
+			if ann == nil {
+				ann = model.LabelSet{}
+			}
+			updated := st.LastSeen
+			if updated.IsZero() {
+				updated = st.StartsAt
+			}
+			out = append(out, gettableAlert{
+				Annotations:  ann,
+				EndsAt:       amTime(st.EndsAt),
+				Fingerprint:  fp.String(),
+				Receivers:    []receiver{{Name: ReceiverName}},
+				StartsAt:     amTime(st.StartsAt),
+				Status:       alertStatus{InhibitedBy: []string{}, SilencedBy: []string{}, State: "active"},
+				UpdatedAt:    amTime(updated),
+				GeneratorURL: st.GeneratorURL,
+				Labels:       labels,
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleStatus answers enough of Alertmanager's status for amtool and
+// Prometheus.
+func (a *API) handleStatus(w http.ResponseWriter, r *http.Request) {
+	type versionInfo struct {
+		Branch    string `json:"branch"`
+		BuildDate string `json:"buildDate"`
+		BuildUser string `json:"buildUser"`
+		GoVersion string `json:"goVersion"`
+		Revision  string `json:"revision"`
+		Version   string `json:"version"`
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Cluster struct {
+			Peers  []struct{} `json:"peers"`
+			Status string     `json:"status"`
+		} `json:"cluster"`
+		Config struct {
+			Original string `json:"original"`
+		} `json:"config"`
+		Uptime      amTime      `json:"uptime"`
+		VersionInfo versionInfo `json:"versionInfo"`
+	}{
+		Cluster: struct {
+			Peers  []struct{} `json:"peers"`
+			Status string     `json:"status"`
+		}{Peers: []struct{}{}, Status: "disabled"},
+		Uptime: amTime(a.started),
+		VersionInfo: versionInfo{
+			Branch: Branch, BuildDate: BuildDate, BuildUser: BuildUser,
+			GoVersion: runtime.Version(), Revision: Revision, Version: Version,
+		},
+	})
+}
