@@ -1,0 +1,55 @@
+// Command sift is the Sift AIOps engine: it turns a storm of monitoring
+// alerts into a few well-explained incidents.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+const usage = `Sift turns alert storms into a few well-explained incidents.
+
+Usage:
+  sift serve [--config FILE] [--listen ADDR] [--data-dir DIR]
+  sift replay --config FILE --input alerts.ndjson --output incidents.ndjson
+  sift config check FILE
+  sift version
+
+Run "sift COMMAND --help" for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serveMain(args[1:], stdout, stderr)
+	case "replay":
+		return replayMain(args[1:], stdin, stdout, stderr)
+	case "config":
+		return configMain(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "sift", version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "sift: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sift-aiops/sift/config"
+	"github.com/sift-aiops/sift/ingest/httpapi"
+	"github.com/sift-aiops/sift/pipeline"
+	"github.com/sift-aiops/sift/tickets"
+)
+
+func serveMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML); none: built-in defaults")
+	listen := fs.String("listen", "", "address to listen on (overrides the config; default "+config.DefaultListen+")")
+	dataDir := fs.String("data-dir", "", "directory for durable state (overrides the config; default "+config.DefaultDataDir+")")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sift serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "sift serve: --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+
+	cfg := config.Default()
+	if *cfgPath != "" {
+		c, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "sift serve: invalid configuration: %v\n", err)
+			return 1
+		}
+		cfg = c
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		fmt.Fprintf(stderr, "sift serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs Sift until ctx is done. If ready is not nil it receives the
+// listening address once the server accepts connections.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	p, err := pipeline.Open(pipeline.Options{
+		DataDir:    cfg.DataDir,
+		Correlate:  cfg.Correlate,
+		Topology:   cfg.Topology,
+		Registerer: reg,
+		Logger:     log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	mux := http.NewServeMux()
+	httpapi.New(cfg.Ingest, p, p, reg, time.Now).Register(mux)
+	tickets.New(p).Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	health := func(w http.ResponseWriter, r *http.Request) {
+		tickets.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+	readyz := func(w http.ResponseWriter, r *http.Request) {
+		if !p.Ready() {
+			tickets.WriteError(w, http.StatusServiceUnavailable, "", "recovering state")
+			return
+		}
+		tickets.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+	mux.HandleFunc("GET /healthz", health)
+	mux.HandleFunc("GET /-/healthy", health)
+	mux.HandleFunc("GET /readyz", readyz)
+	mux.HandleFunc("GET /-/ready", readyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		tickets.WriteError(w, http.StatusNotFound, "", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	})
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("sift serving", "listen", ln.Addr().String(), "data_dir", cfg.DataDir)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	if cerr := p.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("sift stopped")
+	return err
+}

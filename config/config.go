@@ -1,0 +1,185 @@
+// Package config reads Sift's YAML configuration file. Every stage owns
+// its own section type; this package puts them together, applies
+// defaults and reports problems with the line they are on.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/ingest"
+)
+
+// Defaults.
+const (
+	DefaultListen  = "127.0.0.1:9093"
+	DefaultDataDir = "./data"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Listen    string             `yaml:"listen"`
+	DataDir   string             `yaml:"data_dir"`
+	Ingest    ingest.Config      `yaml:"ingest"`
+	Correlate correlate.Config   `yaml:"correlate"`
+	Topology  correlate.Topology `yaml:"topology"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	c.Ingest = c.Ingest.WithDefaults()
+	c.Correlate = c.Correlate.WithDefaults()
+	c.Topology = c.Topology.WithDefaults()
+}
+
+// Error is a configuration problem, with the line it is on when known.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	case e.File != "":
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return e.Msg
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	c, err := Parse(data)
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = path
+			return nil, ce
+		}
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	return c, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// Parse decodes and validates a configuration document. Unknown keys are
+// errors (a typo must not silently fall back to a default).
+func Parse(data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(err)
+	}
+	c := &Config{}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil {
+			return nil, yamlError(err)
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, &Error{Line: lineOf(&root, err.Error()), Msg: err.Error()}
+	}
+	c.applyDefaults()
+	return c, nil
+}
+
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		m := yamlLine.FindStringSubmatch(te.Errors[0])
+		if m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return &Error{Line: n, Msg: m[2]}
+		}
+		return &Error{Msg: te.Errors[0]}
+	}
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &Error{Line: n, Msg: m[2]}
+	}
+	return &Error{Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func (c *Config) validate() error {
+	if err := c.Ingest.Validate(); err != nil {
+		return err
+	}
+	if err := c.Correlate.Validate(); err != nil {
+		return err
+	}
+	if err := c.Topology.Validate(); err != nil {
+		return err
+	}
+	if c.Listen != "" && !strings.Contains(c.Listen, ":") {
+		return fmt.Errorf("listen: %q must be host:port", c.Listen)
+	}
+	return nil
+}
+
+// lineOf finds the line of the key path an error message starts with
+// ("correlate.window: ..." or "topology.depends_on.frontend[1]: ...").
+func lineOf(root *yaml.Node, msg string) int {
+	path, _, ok := strings.Cut(msg, ": ")
+	if !ok || root == nil || len(root.Content) == 0 {
+		return 0
+	}
+	n := root.Content[0]
+	line := 0
+	for _, part := range strings.Split(path, ".") {
+		name, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			name = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		next := (*yaml.Node)(nil)
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == name {
+					line = n.Content[i].Line
+					next = n.Content[i+1]
+					break
+				}
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+		if idx >= 0 && n.Kind == yaml.SequenceNode && idx < len(n.Content) {
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}

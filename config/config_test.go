@@ -1,0 +1,63 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const contract = `listen: 127.0.0.1:9093
+data_dir: ./data
+correlate:
+  window: 5m                 # how far apart alerts can be and still join
+  group_by: [alertname, service]
+topology:
+  label: service
+  depends_on:
+    frontend: [checkout, catalog]
+    checkout: [payment]
+`
+
+func TestContractKeys(t *testing.T) {
+	c, err := Parse([]byte(contract))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9093" || c.DataDir != "./data" || time.Duration(c.Correlate.Window) != 5*time.Minute ||
+		strings.Join(c.Correlate.GroupBy, ",") != "alertname,service" || c.Topology.Label != "service" ||
+		strings.Join(c.Topology.DependsOn["frontend"], ",") != "checkout,catalog" {
+		t.Fatalf("parsed %+v", c)
+	}
+}
+
+func TestEmptyConfigGetsDefaults(t *testing.T) {
+	c, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != DefaultListen || c.DataDir != DefaultDataDir || c.Correlate.Window == 0 || c.Ingest.MaxBatch == 0 {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+}
+
+func TestErrorsNameTheLine(t *testing.T) {
+	cases := []struct{ doc, want string }{
+		{"correlate:\n  window: 5 minutes\n", "line 2"},
+		{"correlate:\n  windw: 5m\n", "line 2"},
+		{"listen: x\ncorrelate:\n  text_threshold: 3\n", "line 3"},
+		{"topology:\n  depends_on:\n    a: [b, a]\n", "line 3"},
+		{"ingest:\n  drop_labels: [ok, \"bad-name\"]\n", "line 2"},
+		{"correlate: [\n", "line 1"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.doc))
+		var ce *Error
+		if !errors.As(err, &ce) {
+			t.Fatalf("%q: want *Error, got %v", c.doc, err)
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %q (line %d) does not name %s", c.doc, err, ce.Line, c.want)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sift-aiops/sift/correlate"
+)
+
+type metrics struct {
+	commitSeconds    prometheus.Histogram
+	groupSize        prometheus.Histogram
+	appendSeconds    prometheus.Histogram
+	correlateSeconds prometheus.Histogram
+	snapshotSeconds  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
+	m := &metrics{
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sift_journal_commit_duration_seconds", Help: "Time to commit one group of records to the journal (including fsync).",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14)}),
+		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sift_journal_commit_records", Help: "Records committed together in one journal transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 13)}),
+		appendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sift_stage_duration_seconds", Help: "Latency of a pipeline stage.", ConstLabels: prometheus.Labels{"stage": "durable_append"},
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14)}),
+		correlateSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sift_stage_duration_seconds", Help: "Latency of a pipeline stage.", ConstLabels: prometheus.Labels{"stage": "correlate"},
+			Buckets: prometheus.ExponentialBuckets(0.00001, 2, 16)}),
+		snapshotSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sift_snapshot_duration_seconds", Help: "Time to write a state snapshot.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+	}
+	reg.MustRegister(m.commitSeconds, m.groupSize, m.appendSeconds, m.correlateSeconds, m.snapshotSeconds)
+	stat := func(f func(s correlate.Stats) uint64) func() float64 {
+		return func() float64 {
+			p.mu.RLock()
+			defer p.mu.RUnlock()
+			return float64(f(p.eng.Stats()))
+		}
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_alerts_processed_total", Help: "Alert notifications applied by correlation."},
+			stat(func(s correlate.Stats) uint64 { return s.Alerts })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_alerts_deduplicated_total", Help: "Notifications that only updated an already known alert."},
+			stat(func(s correlate.Stats) uint64 { return s.Deduplicated })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_incidents_opened_total", Help: "Incidents opened."},
+			stat(func(s correlate.Stats) uint64 { return s.IncidentsOpened })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_incidents_resolved_total", Help: "Incidents resolved."},
+			stat(func(s correlate.Stats) uint64 { return s.IncidentsResolved })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_incidents_reopened_total", Help: "Resolved incidents reopened by a returning alert."},
+			stat(func(s correlate.Stats) uint64 { return s.IncidentsReopened })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_problems_opened_total", Help: "Problem records created."},
+			stat(func(s correlate.Stats) uint64 { return s.Problems })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sift_alerts_firing", Help: "Alert identities currently firing."},
+			func() float64 {
+				p.mu.RLock()
+				defer p.mu.RUnlock()
+				_, f := p.eng.AlertCount()
+				return float64(f)
+			}),
+	)
+	return m
+}
+
+func (m *metrics) observeCommit(d time.Duration, n int) {
+	m.commitSeconds.Observe(d.Seconds())
+	m.groupSize.Observe(float64(n))
+}

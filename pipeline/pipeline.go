@@ -1,0 +1,314 @@
+// Package pipeline wires Sift's stages together: receivers append batches
+// to the journal (durable), each committed record is applied in order to
+// the correlation engine, and the incident events it produces go to the
+// exporters. It is the one place where the arrows of the pipeline meet.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/journal"
+	"github.com/sift-aiops/sift/model"
+)
+
+// Exporter receives incident events after the records that caused them
+// are durable. Export is called from one goroutine, in order.
+type Exporter interface {
+	Export(ctx context.Context, events []model.IncidentEvent) error
+}
+
+// ExporterFunc adapts a function to Exporter.
+type ExporterFunc func(ctx context.Context, events []model.IncidentEvent) error
+
+// Export calls f.
+func (f ExporterFunc) Export(ctx context.Context, ev []model.IncidentEvent) error { return f(ctx, ev) }
+
+// Options configure a pipeline.
+type Options struct {
+	DataDir   string
+	Correlate correlate.Config
+	Topology  correlate.Topology
+	// SnapshotEvery and SnapshotInterval: a snapshot of the engine state is
+	// taken after this many records or this much time, whichever first.
+	SnapshotEvery    int
+	SnapshotInterval time.Duration
+	// Tick is how often the event clock follows the wall clock when no
+	// alerts arrive (to expire alerts whose endsAt passed). 0: 1s.
+	Tick       time.Duration
+	NoSync     bool
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Pipeline is a running Sift pipeline.
+type Pipeline struct {
+	opts      Options
+	j         *journal.Journal
+	mu        sync.RWMutex
+	eng       *correlate.Engine
+	exporters []Exporter
+	events    chan []model.IncidentEvent
+	sinceSnap int
+	applied   uint64 // last journal sequence applied to the engine
+	lastSnap  time.Time
+	snapping  sync.Mutex
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	m         *metrics
+	log       *slog.Logger
+	ready     bool
+}
+
+// Open opens the journal under opts.DataDir, restores the engine from the
+// latest snapshot and the records after it, and starts the pipeline.
+func Open(opts Options, exporters ...Exporter) (*Pipeline, error) {
+	if opts.SnapshotEvery <= 0 {
+		opts.SnapshotEvery = 200_000
+	}
+	if opts.SnapshotInterval <= 0 {
+		opts.SnapshotInterval = 5 * time.Minute
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	p := &Pipeline{
+		opts:      opts,
+		eng:       correlate.New(opts.Correlate, opts.Topology),
+		exporters: exporters,
+		events:    make(chan []model.IncidentEvent, 1024),
+		stop:      make(chan struct{}),
+		log:       opts.Logger,
+		lastSnap:  opts.Now(),
+	}
+	p.m = newMetrics(opts.Registerer, p)
+	j, err := journal.Open(opts.DataDir, journal.Options{NoSync: opts.NoSync, OnCommit: p.applyCommitted, Observe: p.m.observeCommit})
+	if err != nil {
+		return nil, err
+	}
+	p.j = j
+	if err := p.recover(); err != nil {
+		j.Close()
+		return nil, err
+	}
+	p.eng.EmitEvents(true)
+	p.ready = true
+	p.wg.Add(2)
+	go p.exportLoop()
+	go p.tickLoop()
+	return p, nil
+}
+
+func (p *Pipeline) recover() error {
+	start := time.Now()
+	state, seq, err := p.j.LoadSnapshot()
+	if err != nil {
+		return err
+	}
+	p.applied = seq
+	if state != nil {
+		if err := p.eng.Restore(state); err != nil {
+			return fmt.Errorf("pipeline: restore snapshot at record %d: %w", seq, err)
+		}
+	}
+	n := 0
+	err = p.j.Replay(seq, func(r *model.Record) error {
+		n++
+		p.applied = r.Seq
+		if err := p.eng.Apply(r); err != nil {
+			// An action refused at replay was refused live too: not fatal.
+			p.log.Debug("replayed action refused", "seq", r.Seq, "err", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pipeline: replay journal: %w", err)
+	}
+	p.sinceSnap = n
+	known, firing := p.eng.AlertCount()
+	p.log.Info("state recovered", "snapshot_seq", seq, "replayed_records", n, "alerts", known, "firing", firing,
+		"incidents", len(p.eng.All()), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// applyCommitted runs on the journal's committer goroutine, in order.
+func (p *Pipeline) applyCommitted(recs []*model.Record) {
+	start := time.Now()
+	p.mu.Lock()
+	for _, r := range recs {
+		if err := p.eng.Apply(r); err != nil {
+			p.log.Warn("action refused", "seq", r.Seq, "err", err)
+		}
+		p.applied = r.Seq
+	}
+	ev := p.eng.Drain()
+	p.sinceSnap += len(recs)
+	var snap []byte
+	var seq uint64
+	if p.sinceSnap >= p.opts.SnapshotEvery || p.opts.Now().Sub(p.lastSnap) >= p.opts.SnapshotInterval {
+		if p.snapping.TryLock() {
+			var err error
+			snap, err = p.eng.Snapshot()
+			if err != nil {
+				p.log.Error("snapshot failed", "err", err)
+				p.snapping.Unlock()
+				snap = nil
+			} else {
+				seq = recs[len(recs)-1].Seq
+				p.sinceSnap = 0
+				p.lastSnap = p.opts.Now()
+			}
+		}
+	}
+	p.mu.Unlock()
+	p.m.correlateSeconds.Observe(time.Since(start).Seconds())
+	if snap != nil {
+		go func() {
+			defer p.snapping.Unlock()
+			t := time.Now()
+			if err := p.j.SaveSnapshot(seq, snap); err != nil {
+				p.log.Error("snapshot failed", "err", err)
+				return
+			}
+			p.m.snapshotSeconds.Observe(time.Since(t).Seconds())
+		}()
+	}
+	p.publish(ev)
+}
+
+func (p *Pipeline) publish(ev []model.IncidentEvent) {
+	if len(ev) == 0 || len(p.exporters) == 0 {
+		return
+	}
+	select {
+	case p.events <- ev:
+	case <-p.stop:
+	}
+}
+
+func (p *Pipeline) exportLoop() {
+	defer p.wg.Done()
+	for {
+		select {
+		case ev := <-p.events:
+			for _, x := range p.exporters {
+				if err := x.Export(context.Background(), ev); err != nil {
+					p.log.Warn("export failed", "err", err)
+				}
+			}
+		case <-p.stop:
+			return
+		}
+	}
+}
+
+func (p *Pipeline) tickLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.opts.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			p.mu.Lock()
+			p.eng.Advance(p.opts.Now())
+			ev := p.eng.Drain()
+			p.mu.Unlock()
+			p.publish(ev)
+		case <-p.stop:
+			return
+		}
+	}
+}
+
+// Append implements model.Sink: it returns once b is durable and applied.
+func (p *Pipeline) Append(ctx context.Context, b model.Batch) error {
+	start := time.Now()
+	err := p.j.Append(ctx, &model.Record{Batch: &b})
+	if err == nil {
+		p.m.appendSeconds.Observe(time.Since(start).Seconds())
+	}
+	return err
+}
+
+// Act journals an agent action and returns the incident after it.
+func (p *Pipeline) Act(ctx context.Context, a model.Action) (*model.Incident, error) {
+	if a.At.IsZero() {
+		a.At = p.opts.Now()
+	}
+	p.mu.RLock()
+	err := p.eng.CheckAction(&a)
+	p.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.j.Append(ctx, &model.Record{Action: &a}); err != nil {
+		return nil, err
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.eng.Incident(a.Incident), nil
+}
+
+// View runs fn with read access to the engine. fn must not keep references.
+func (p *Pipeline) View(fn func(e *correlate.Engine)) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	fn(p.eng)
+}
+
+// Alerts returns the firing alerts (for GET /api/v2/alerts).
+func (p *Pipeline) Alerts() []model.AlertState {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.eng.Alerts()
+}
+
+// Cursor implements model.CursorStore.
+func (p *Pipeline) Cursor(key string) (int64, bool) { return p.j.Cursor(key) }
+
+// Ready reports whether recovery finished.
+func (p *Pipeline) Ready() bool { return p != nil && p.ready }
+
+// Snapshot forces a snapshot now (used on clean shutdown).
+func (p *Pipeline) Snapshot() error {
+	p.snapping.Lock()
+	defer p.snapping.Unlock()
+	p.mu.Lock()
+	snap, err := p.eng.Snapshot()
+	seq := p.applied
+	p.sinceSnap = 0
+	p.lastSnap = p.opts.Now()
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return p.j.SaveSnapshot(seq, snap)
+}
+
+// Close stops the pipeline: pending appends are committed, a final
+// snapshot is written, and the journal is closed.
+func (p *Pipeline) Close() error {
+	err := p.Snapshot()
+	close(p.stop)
+	p.wg.Wait()
+	if cerr := p.j.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,296 @@
+// Package tickets serves the incident and problem lifecycle to the agents
+// who work them: listing, details with the explanation of every
+// correlation decision, and the ITIL actions (acknowledge, assign,
+// resolve).
+package tickets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/model"
+)
+
+// State is what the API needs from the pipeline.
+type State interface {
+	View(fn func(e *correlate.Engine))
+	Act(ctx context.Context, a model.Action) (*model.Incident, error)
+}
+
+// API serves /api/v1/incidents and /api/v1/problems.
+type API struct {
+	st State
+	// Enrich, if set, adds fields (classification, articles...) to an
+	// incident detail response.
+	Enrich func(inc *model.Incident, alerts []model.AlertState, out map[string]any)
+}
+
+// New returns the API over st.
+func New(st State) *API { return &API{st: st} }
+
+// Register adds the routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/incidents", a.list)
+	mux.HandleFunc("GET /api/v1/incidents/{id}", a.get)
+	mux.HandleFunc("GET /api/v1/incidents/{id}/explain", a.explain)
+	mux.HandleFunc("POST /api/v1/incidents/{id}/{action}", a.act)
+	mux.HandleFunc("GET /api/v1/problems", a.problems)
+	mux.HandleFunc("GET /api/v1/problems/{id}", a.problem)
+}
+
+// WriteJSON writes v with status code.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// WriteError writes {"error": msg} with code.
+func WriteError(w http.ResponseWriter, code int, field, msg string) {
+	body := map[string]string{"error": msg}
+	if field != "" {
+		body["field"] = field
+	}
+	WriteJSON(w, code, body)
+}
+
+// Summary is the list view of an incident.
+type Summary struct {
+	ID         string    `json:"id"`
+	Title      string    `json:"title"`
+	Status     string    `json:"status"`
+	Severity   string    `json:"severity,omitempty"`
+	RootCause  string    `json:"rootCause"`
+	Services   []string  `json:"services"`
+	Alerts     int       `json:"alerts"`
+	OpenedAt   time.Time `json:"openedAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
+	Problem    string    `json:"problem,omitempty"`
+	Assignee   string    `json:"assignee,omitempty"`
+	Team       string    `json:"team,omitempty"`
+	Priority   string    `json:"priority,omitempty"`
+}
+
+// Summarize returns the list view of inc.
+func Summarize(inc *model.Incident) Summary {
+	s := Summary{ID: inc.ID, Title: inc.Title, Status: inc.Status, Severity: inc.Severity, RootCause: inc.RootCause.Service,
+		Services: inc.Services, Alerts: len(inc.Members), OpenedAt: inc.OpenedAt, UpdatedAt: inc.UpdatedAt,
+		ResolvedAt: inc.ResolvedAt, Problem: inc.Problem, Assignee: inc.Assignee}
+	if s.Services == nil {
+		s.Services = []string{}
+	}
+	if inc.Class != nil {
+		s.Team, s.Priority = inc.Class.Team, inc.Class.Priority
+	}
+	return s
+}
+
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := correlate.Filter{Status: q.Get("status"), Service: q.Get("service"), Problem: q.Get("problem"), Limit: 100}
+	switch f.Status {
+	case "", model.IncidentOpen, model.IncidentAcknowledged, model.IncidentResolved:
+	default:
+		WriteError(w, http.StatusBadRequest, "status", fmt.Sprintf("status: %q is not one of open, acknowledged, resolved", f.Status))
+		return
+	}
+	if s := q.Get("since"); s != "" {
+		t, err := parseSince(s, time.Now())
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "since", "since: "+err.Error())
+			return
+		}
+		f.Since = t
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"limit", &f.Limit, 10000}, {"offset", &f.Offset, 1 << 30}} {
+		if s := q.Get(p.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 || n > p.max {
+				WriteError(w, http.StatusBadRequest, p.name, fmt.Sprintf("%s: %q is not an integer between 0 and %d", p.name, s, p.max))
+				return
+			}
+			*p.dst = n
+		}
+	}
+	var incs []*model.Incident
+	var total int
+	a.st.View(func(e *correlate.Engine) { incs, total = e.Incidents(f) })
+	out := make([]Summary, 0, len(incs))
+	for _, inc := range incs {
+		out = append(out, Summarize(inc))
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"incidents": out, "total": total, "offset": f.Offset, "limit": f.Limit})
+}
+
+// parseSince accepts RFC 3339 or a duration back from now ("1h", "7d").
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := correlate.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration like 1h or 7d", s)
+}
+
+// Explanation is why one alert is in the incident.
+type Explanation struct {
+	Fingerprint string    `json:"fingerprint"`
+	Alertname   string    `json:"alertname"`
+	Service     string    `json:"service,omitempty"`
+	JoinedAt    time.Time `json:"joinedAt"`
+	Kind        string    `json:"kind"`
+	Score       float64   `json:"score"`
+	Reason      string    `json:"reason"`
+}
+
+// Explain lists the join reason of every member.
+func Explain(inc *model.Incident) []Explanation {
+	out := make([]Explanation, 0, len(inc.Members))
+	for _, m := range inc.Members {
+		out = append(out, Explanation{Fingerprint: m.Fingerprint.String(), Alertname: m.Name, Service: m.Service,
+			JoinedAt: m.JoinedAt, Kind: m.Reason.Kind, Score: m.Reason.Score, Reason: m.Reason.Detail})
+	}
+	return out
+}
+
+func (a *API) load(id string) (*model.Incident, []model.AlertState) {
+	var inc *model.Incident
+	var alerts []model.AlertState
+	a.st.View(func(e *correlate.Engine) {
+		inc = e.Incident(id)
+		if inc != nil {
+			alerts = e.IncidentAlerts(id)
+		}
+	})
+	return inc, alerts
+}
+
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	inc, alerts := a.load(r.PathValue("id"))
+	if inc == nil {
+		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
+		return
+	}
+	out := map[string]any{"incident": inc, "alerts": alerts, "explain": Explain(inc), "rootCause": inc.RootCause}
+	if a.Enrich != nil {
+		a.Enrich(inc, alerts, out)
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+func (a *API) explain(w http.ResponseWriter, r *http.Request) {
+	inc, _ := a.load(r.PathValue("id"))
+	if inc == nil {
+		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": inc.ID, "rootCause": inc.RootCause, "members": Explain(inc)})
+}
+
+// ActionRequest is the body of POST /api/v1/incidents/{id}/{ack|assign|resolve|note}.
+type ActionRequest struct {
+	Actor    string `json:"actor"`
+	Assignee string `json:"assignee"`
+	Note     string `json:"note"`
+}
+
+func (a *API) act(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("action")
+	switch kind {
+	case model.ActionAck, model.ActionAssign, model.ActionResolve, model.ActionNote:
+	case "acknowledge":
+		kind = model.ActionAck
+	default:
+		WriteError(w, http.StatusNotFound, "action", fmt.Sprintf("unknown action %q (use ack, assign, resolve or note)", kind))
+		return
+	}
+	var req ActionRequest
+	if r.ContentLength != 0 {
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+			WriteError(w, http.StatusUnsupportedMediaType, "", fmt.Sprintf("content type %q: want application/json", ct))
+			return
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			WriteError(w, http.StatusBadRequest, "", "invalid JSON body: "+err.Error())
+			return
+		}
+	}
+	act := model.Action{Kind: kind, Incident: r.PathValue("id"), Actor: req.Actor}
+	switch kind {
+	case model.ActionAssign:
+		if strings.TrimSpace(req.Assignee) == "" {
+			WriteError(w, http.StatusBadRequest, "assignee", "assignee: missing")
+			return
+		}
+		act.Value = req.Assignee
+	case model.ActionResolve:
+		act.Value = req.Note
+	case model.ActionNote:
+		if strings.TrimSpace(req.Note) == "" {
+			WriteError(w, http.StatusBadRequest, "note", "note: missing")
+			return
+		}
+		act.Value = req.Note
+	}
+	inc, err := a.st.Act(r.Context(), act)
+	if err != nil {
+		var nf correlate.ErrNotFound
+		switch {
+		case errors.As(err, &nf):
+			WriteError(w, http.StatusNotFound, "id", err.Error())
+		case strings.HasPrefix(err.Error(), "journal:"):
+			WriteError(w, http.StatusServiceUnavailable, "", err.Error())
+		default:
+			WriteError(w, http.StatusConflict, "", err.Error())
+		}
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"incident": inc})
+}
+
+func (a *API) problems(w http.ResponseWriter, r *http.Request) {
+	var ps []*model.Problem
+	a.st.View(func(e *correlate.Engine) { ps = e.Problems() })
+	if ps == nil {
+		ps = []*model.Problem{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"problems": ps})
+}
+
+func (a *API) problem(w http.ResponseWriter, r *http.Request) {
+	var p *model.Problem
+	var incs []Summary
+	a.st.View(func(e *correlate.Engine) {
+		p = e.Problem(r.PathValue("id"))
+		if p != nil {
+			for _, id := range p.Incidents {
+				if inc := e.Incident(id); inc != nil {
+					incs = append(incs, Summarize(inc))
+				}
+			}
+		}
+	})
+	if p == nil {
+		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("problem %q not found", r.PathValue("id")))
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"problem": p, "incidents": incs})
+}
