@@ -48,6 +48,11 @@ var (
 // ReceiverName is the only receiver Sift reports in the Alertmanager API.
 const ReceiverName = "sift"
 
+// statusConfig is the Alertmanager configuration reported by GET
+// /api/v2/status: every alert goes to Sift itself (amtool config routes
+// shows that).
+const statusConfig = "route:\n  receiver: " + ReceiverName + "\nreceivers:\n  - name: " + ReceiverName + "\n"
+
 // AlertLister lists the current deduplicated alerts (provided by the
 // correlation engine).
 type AlertLister interface {
@@ -441,6 +446,9 @@ func (a *API) handleStatus(w http.ResponseWriter, r *http.Request) {
 			Peers  []struct{} `json:"peers"`
 			Status string     `json:"status"`
 		}{Peers: []struct{}{}, Status: "disabled"},
+		Config: struct {
+			Original string `json:"original"`
+		}{Original: statusConfig},
 		Uptime: amTime(a.started),
 		VersionInfo: versionInfo{
 			Branch: Branch, BuildDate: BuildDate, BuildUser: BuildUser,
