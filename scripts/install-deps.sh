@@ -67,12 +67,14 @@ if [ ! -e "$policy" ] && [ ${#SUDO[@]} -eq 0 ]; then
   trap '[ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
 fi
 
+# Wait for the dpkg/apt locks instead of failing when another apt runs.
+APT=(apt-get -o DPkg::Lock::Timeout=600)
 log "running: apt-get update"
-"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" "${APT[@]}" update -q
 log "running: apt-get install -y --no-install-recommends ${missing[*]}"
-if ! "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+if ! "${SUDO[@]}" "${APT[@]}" install -y -q --no-install-recommends "${missing[@]}"; then
   log "install with --no-install-recommends failed; retrying with recommends"
-  "${SUDO[@]}" apt-get install -y -q "${missing[@]}"
+  "${SUDO[@]}" "${APT[@]}" install -y -q "${missing[@]}"
 fi
 
 for d in "${deps[@]}"; do
