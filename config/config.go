@@ -16,6 +16,7 @@ import (
 
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest"
+	"github.com/sift-aiops/sift/knowledge"
 )
 
 // Defaults.
@@ -31,6 +32,7 @@ type Config struct {
 	Ingest    ingest.Config      `yaml:"ingest"`
 	Correlate correlate.Config   `yaml:"correlate"`
 	Topology  correlate.Topology `yaml:"topology"`
+	Knowledge knowledge.Config   `yaml:"knowledge"`
 }
 
 // Default returns the configuration used when no file is given.
@@ -139,6 +141,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Topology.Validate(); err != nil {
+		return err
+	}
+	if err := c.Knowledge.Validate(); err != nil {
 		return err
 	}
 	if c.Listen != "" && !strings.Contains(c.Listen, ":") {

@@ -38,13 +38,13 @@ type Config struct {
 // Validate reports a configuration error, if any.
 func (c Config) Validate() error {
 	if c.PollInterval < 0 {
-		return fmt.Errorf("knowledge: poll_interval %s is negative", c.PollInterval)
+		return fmt.Errorf("knowledge.poll_interval: %s is negative", c.PollInterval)
 	}
 	if c.PollInterval > 0 && c.PollInterval < 100*time.Millisecond {
-		return fmt.Errorf("knowledge: poll_interval %s is below 100ms", c.PollInterval)
+		return fmt.Errorf("knowledge.poll_interval: %s is below 100ms", c.PollInterval)
 	}
 	if c.IndexPath != "" && c.Dir == "" {
-		return fmt.Errorf("knowledge: index_path %q set without dir", c.IndexPath)
+		return fmt.Errorf("knowledge.index_path: %q set without knowledge.dir", c.IndexPath)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+
+	"github.com/sift-aiops/sift/knowledge"
 )
 
 const usage = `Sift turns alert storms into a few well-explained incidents.
@@ -15,6 +17,7 @@ Usage:
   sift serve [--config FILE] [--listen ADDR] [--data-dir DIR]
   sift replay --config FILE --input alerts.ndjson --output incidents.ndjson
   sift config check FILE
+  sift kb search --dir DIR [--limit N] [--json] "text"
   sift version
 
 Run "sift COMMAND --help" for the flags of a command.
@@ -36,6 +39,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return replayMain(args[1:], stdin, stdout, stderr)
 	case "config":
 		return configMain(args[1:], stdout, stderr)
+	case "kb":
+		if len(args) < 2 || args[1] != "search" {
+			fmt.Fprintln(stderr, "usage: sift kb search --dir DIR [--limit N] [--json] \"text\"")
+			return 2
+		}
+		return knowledge.SearchMain(args[2:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sift", version())
 		return 0

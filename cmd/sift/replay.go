@@ -180,6 +180,7 @@ func writeIncidents(w io.Writer, incs []*model.Incident) error {
 // chunk is a run of consecutive input lines, decoded by a worker.
 type chunk struct {
 	first   int // line number of lines[0]
+	n       int // number of lines
 	lines   [][]byte
 	batches []model.Batch
 	errs    []string
@@ -239,7 +240,7 @@ func replay(in io.Reader, dec *ingest.Decoder, eng *correlate.Engine, bar *progr
 	}()
 	for c := range ordered {
 		<-c.done
-		st.lines += len(c.lines)
+		st.lines += c.n
 		st.rejected += len(c.errs)
 		for _, e := range c.errs {
 			if len(st.badLines) < maxBadLines {
@@ -261,6 +262,7 @@ func replay(in io.Reader, dec *ingest.Decoder, eng *correlate.Engine, bar *progr
 }
 
 func decodeChunk(c *chunk, dec *ingest.Decoder) {
+	c.n = len(c.lines)
 	c.batches = make([]model.Batch, 0, len(c.lines))
 	for i, raw := range c.lines {
 		n := c.first + i

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -19,6 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sift-aiops/sift/config"
+	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/knowledge"
+	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/ingest/httpapi"
 	"github.com/sift-aiops/sift/pipeline"
 	"github.com/sift-aiops/sift/tickets"
@@ -92,9 +96,60 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return err
 	}
 
+	kcfg := cfg.Knowledge
+	if kcfg.Dir != "" && kcfg.IndexPath == "" {
+		kcfg.IndexPath = filepath.Join(cfg.DataDir, "knowledge.bleve")
+	}
+	kb, err := knowledge.Open(kcfg)
+	if err != nil {
+		p.Close()
+		ln.Close()
+		return err
+	}
+	defer kb.Close()
+	kb.OnError = func(err error) { log.Warn("knowledge base", "err", err) }
+	if kcfg.Dir != "" {
+		go kb.Watch(ctx)
+		log.Info("knowledge base loaded", "dir", kcfg.Dir, "articles", kb.Len())
+	}
+
 	mux := http.NewServeMux()
 	httpapi.New(cfg.Ingest, p, p, reg, time.Now).Register(mux)
-	tickets.New(p).Register(mux)
+	tapi := tickets.New(p)
+	tapi.Enrich = func(inc *model.Incident, alerts []model.AlertState, out map[string]any) {
+		if arts, err := kb.Match(inc, alerts, 5); err == nil {
+			out["articles"] = arts
+		}
+	}
+	tapi.Register(mux)
+	mux.Handle("GET /api/v1/knowledge/search", kb.SearchHandler())
+	mux.HandleFunc("POST /api/v1/incidents/{id}/draft-article", func(w http.ResponseWriter, r *http.Request) {
+		var inc *model.Incident
+		var alerts []model.AlertState
+		var linked []*model.Incident
+		p.View(func(e *correlate.Engine) {
+			inc = e.Incident(r.PathValue("id"))
+			if inc == nil {
+				return
+			}
+			alerts = e.IncidentAlerts(inc.ID)
+			if inc.Problem != "" {
+				if pr := e.Problem(inc.Problem); pr != nil {
+					for _, id := range pr.Incidents {
+						if l := e.Incident(id); l != nil && id != inc.ID {
+							linked = append(linked, l)
+						}
+					}
+				}
+			}
+		})
+		if inc == nil {
+			tickets.WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
+			return
+		}
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		io.WriteString(w, knowledge.Draft(inc, alerts, linked))
+	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	health := func(w http.ResponseWriter, r *http.Request) {
 		tickets.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
