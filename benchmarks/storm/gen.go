@@ -117,11 +117,23 @@ type SiftConfig struct {
 	} `yaml:"correlate"`
 	Topology struct {
 		Label     string              `yaml:"label"`
-		DependsOn map[string][]string `yaml:"depends_on"`
+		DependsOn map[string]FlowList `yaml:"depends_on"`
 	} `yaml:"topology"`
 	Ingest struct {
 		DropLabels []string `yaml:"drop_labels,flow"`
 	} `yaml:"ingest"`
+}
+
+// FlowList is a string list written in YAML flow style ([a, b]).
+type FlowList []string
+
+// MarshalYAML implements yaml.Marshaler.
+func (f FlowList) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, s := range f {
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: s})
+	}
+	return n, nil
 }
 
 // NewSiftConfig returns the Sift configuration for the scenario.
@@ -139,7 +151,10 @@ func NewSiftConfig(cfg Config) (*SiftConfig, error) {
 	sc.Correlate.GroupBy = []string{"alertname", "service"}
 	sc.Correlate.InfraLabels = []string{"host"}
 	sc.Topology.Label = "service"
-	sc.Topology.DependsOn = topo.dependsOn()
+	sc.Topology.DependsOn = map[string]FlowList{}
+	for k, v := range topo.dependsOn() {
+		sc.Topology.DependsOn[k] = v
+	}
 	sc.Ingest.DropLabels = []string{"replica"}
 	return &sc, nil
 }

@@ -673,4 +673,3 @@ func (s *Scorecard) WriteTable(w io.Writer) error {
 	row("far members", num(func(m Metrics) int { return m.FarMembers }))
 	return tw.Flush()
 }
-

@@ -107,6 +107,7 @@ type apaFile struct {
 type roleFilter struct {
 	services map[string]bool
 	name     *regexp.Regexp
+	exclude  *regexp.Regexp // optional
 }
 
 func set(xs ...string) map[string]bool {
@@ -121,17 +122,17 @@ func set(xs ...string) map[string]bool {
 // itself is read from the file at run time.
 var roleFilters = map[string]roleFilter{
 	"own": {set("Kubernetes", "Docker containers", "Golang", "JVM", "Blackbox"),
-		regexp.MustCompile(`(?i)crash|oom|killed|unhealthy|not healthy|probe failed|memory leak|replicas mismatch`)},
+		regexp.MustCompile(`(?i)crash|oom|killed|unhealthy|not healthy|probe failed|memory leak|replicas mismatch`), nil},
 	"caller": {set("Envoy", "Istio", "Linkerd", "Nginx"),
-		regexp.MustCompile(`(?i)5xx|error rate|latency|timeout|no healthy upstream|circuit breaker|connection failures`)},
+		regexp.MustCompile(`(?i)5xx|error rate|latency|timeout|no healthy upstream|circuit breaker|connection failures`), regexp.MustCompile(`(?i)pilot|control plane|gateway`)},
 	"host": {set("Host and hardware", "Kubernetes"),
-		regexp.MustCompile(`(?i)node not ready|node network unavailable|out of memory|oom kill|filesystem device error|uncorrectable|physical component too hot`)},
+		regexp.MustCompile(`(?i)node not ready|node network unavailable|out of memory|oom kill|filesystem device error|uncorrectable|physical component too hot`), nil},
 	"hostService": {set("Docker containers", "Kubernetes", "Blackbox", "Prometheus self-monitoring"),
-		regexp.MustCompile(`(?i)container absent|pod not healthy|container waiting|^blackbox probe failed|target missing$`)},
-	"noiseSvc": {set("Kubernetes", "Docker containers", "Golang", "JVM", "Blackbox", "Envoy", "Nginx", "Redis", "SSL/TLS", "cert-manager", "CoreDNS"),
-		regexp.MustCompile(`.`)},
+		regexp.MustCompile(`(?i)container absent|pod not healthy|container waiting|^blackbox probe failed|target missing$`), nil},
+	"noiseSvc": {set("Kubernetes", "Docker containers", "Golang", "JVM", "Blackbox", "Envoy", "Nginx", "SSL/TLS", "cert-manager"),
+		regexp.MustCompile(`.`), regexp.MustCompile(`(?i)node|host|api server|kube-state|cluster|daemonset|cronjob|job `)},
 	"noiseHost": {set("Host and hardware", "Systemd", "S.M.A.R.T Device Monitoring"),
-		regexp.MustCompile(`.`)},
+		regexp.MustCompile(`.`), nil},
 }
 
 // LoadVocabulary reads an awesome-prometheus-alerts style rules file and
@@ -161,7 +162,7 @@ func LoadVocabulary(path string) (*Vocabulary, error) {
 						continue
 					}
 					for role, flt := range roleFilters {
-						if flt.services[s.Name] && flt.name.MatchString(r.Name) {
+						if flt.services[s.Name] && flt.name.MatchString(r.Name) && (flt.exclude == nil || !flt.exclude.MatchString(r.Name)) {
 							if seen[role] == nil {
 								seen[role] = map[string]bool{}
 							}
