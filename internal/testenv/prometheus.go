@@ -17,6 +17,21 @@ const DefaultPrometheusConfig = `global:
   evaluation_interval: 1s
 `
 
+// PrometheusAlertingConfig returns a configuration that evaluates rules
+// every second and sends alerts (API v2) to the Alertmanager-compatible
+// receiver at hostPort (e.g. "127.0.0.1:9093": a real Alertmanager or Sift).
+func PrometheusAlertingConfig(hostPort string) string {
+	return fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+alerting:
+  alertmanagers:
+    - api_version: v2
+      static_configs:
+        - targets: [%q]
+`, hostPort)
+}
+
 // StartPrometheus starts a private Prometheus on a free 127.0.0.1 port with
 // the given configuration and returns its base URL (http://127.0.0.1:PORT).
 // It is stopped when t ends; its output is logged if t failed.
@@ -26,7 +41,8 @@ const DefaultPrometheusConfig = `global:
 // rules.yml next to it and, if the configuration has no rule_files entry,
 // added as rule_files: [rules.yml]. Short intervals (evaluation_interval: 1s)
 // are the caller's business; an empty configYAML means
-// DefaultPrometheusConfig. Skips (fails under CI=true) without prometheus.
+// DefaultPrometheusConfig. Prometheus runs with --rules.alert.resend-delay=1s
+// (default 1m) so that alerts reach the receivers within seconds. Skips (fails under CI=true) without prometheus.
 func StartPrometheus(t testing.TB, configYAML, rulesYAML string) string {
 	t.Helper()
 	bin := Require(t, "prometheus")["prometheus"]
@@ -68,6 +84,10 @@ func StartPrometheus(t testing.TB, configYAML, rulesYAML string) string {
 				"--storage.tsdb.path=" + data,
 				"--web.listen-address=" + addr,
 				"--log.level=warn",
+				// Resend firing alerts every second instead of every
+				// minute: the first send at start-up is often dropped
+				// before the Alertmanager targets are discovered.
+				"--rules.alert.resend-delay=1s",
 			},
 			dir:      dir,
 			readyURL: url + "/-/ready",

@@ -235,3 +235,28 @@ func TestChromiumPresent(t *testing.T) {
 		t.Fatalf("chromium at %q: %v", p, err)
 	}
 }
+
+func TestPrometheusSendsToAlertmanager(t *testing.T) {
+	am := StartAlertmanager(t, "")
+	start := time.Now()
+	StartPrometheus(t, PrometheusAlertingConfig(strings.TrimPrefix(am, "http://")), `groups:
+  - name: e2e
+    interval: 1s
+    rules:
+      - alert: TestenvE2E
+        expr: vector(1)
+        labels: {severity: page}
+`)
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		body := get(t, am+"/api/v2/alerts")
+		if strings.Contains(string(body), "TestenvE2E") {
+			t.Logf("alert reached alertmanager %s after prometheus start", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alert from prometheus not at alertmanager after 45s: %s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
