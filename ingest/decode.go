@@ -226,7 +226,12 @@ type amv2Alert struct {
 func (d *Decoder) DecodeAMv2(data []byte, now time.Time) ([]model.Alert, error) {
 	var in []amv2Alert
 	single := false
-	switch firstByte(data) {
+	fb := firstByte(data)
+	if fast, ok := fastAMv2(data); ok {
+		in, fb, single = fast, 0xff, fb == '{'
+	}
+	switch fb {
+	case 0xff: // decoded by the fast path
 	case 0:
 		return nil, errEmptyBody()
 	case '[':
@@ -249,11 +254,12 @@ func (d *Decoder) DecodeAMv2(data []byte, now time.Time) ([]model.Alert, error) 
 		return nil, err.withCount(len(in))
 	}
 	out := make([]model.Alert, len(in))
+	tc := newTimeCaches()
 	for i := range in {
 		src := &in[i]
 		a := &out[i]
 		a.Labels, a.Annotations, a.GeneratorURL = src.Labels, src.Annotations, src.GeneratorURL
-		if err := d.finish(index("", i, single), a, src.StartsAt, src.EndsAt, now); err != nil {
+		if err := d.finish(index("", i, single), a, src.StartsAt, src.EndsAt, now, tc); err != nil {
 			return nil, err.withCount(len(in))
 		}
 	}
@@ -315,6 +321,7 @@ func (d *Decoder) DecodeWebhook(data []byte, now time.Time) ([]model.Alert, erro
 		return nil, err.withCount(len(msg.Alerts))
 	}
 	out := make([]model.Alert, len(msg.Alerts))
+	tc := newTimeCaches()
 	for i := range msg.Alerts {
 		src := &msg.Alerts[i]
 		p := index("alerts", i, false)
@@ -323,7 +330,7 @@ func (d *Decoder) DecodeWebhook(data []byte, now time.Time) ([]model.Alert, erro
 		}
 		a := &out[i]
 		a.Labels, a.Annotations, a.GeneratorURL = src.Labels, src.Annotations, src.GeneratorURL
-		if err := d.finish(p, a, src.StartsAt, src.EndsAt, now); err != nil {
+		if err := d.finish(p, a, src.StartsAt, src.EndsAt, now, tc); err != nil {
 			return nil, err.withCount(len(msg.Alerts))
 		}
 		applyStatus(a, src.Status, now)
@@ -370,6 +377,30 @@ func locateArray[T any](data []byte, prefix string, err error) *Error {
 	return nil
 }
 
+// timeCache remembers the last time parsed: the alerts of one rule in a
+// batch share their startsAt and endsAt.
+type timeCache struct {
+	s   string
+	t   time.Time
+	ok  bool
+	set bool
+}
+
+func (c *timeCache) parse(s string) (time.Time, bool) {
+	if c == nil {
+		return parseTime(s)
+	}
+	if !c.set || c.s != s {
+		c.s, c.set = s, true
+		c.t, c.ok = parseTime(s)
+	}
+	return c.t, c.ok
+}
+
+type timeCaches struct{ start, end *timeCache }
+
+func newTimeCaches() *timeCaches { return &timeCaches{start: &timeCache{}, end: &timeCache{}} }
+
 func parseTime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, true
@@ -386,7 +417,7 @@ func parseTime(s string) (time.Time, bool) {
 
 // finish validates and normalises a decoded alert in place. p is the
 // alert's field path.
-func (d *Decoder) finish(p string, a *model.Alert, startsAt, endsAt string, now time.Time) *Error {
+func (d *Decoder) finish(p string, a *model.Alert, startsAt, endsAt string, now time.Time, tc *timeCaches) *Error {
 	if a.Labels == nil {
 		return alertErr(join(p, "labels"), "missing")
 	}
@@ -411,10 +442,10 @@ func (d *Decoder) finish(p string, a *model.Alert, startsAt, endsAt string, now 
 		}
 	}
 	var ok bool
-	if a.StartsAt, ok = parseTime(startsAt); !ok {
+	if a.StartsAt, ok = tc.start.parse(startsAt); !ok {
 		return alertErr(join(p, "startsAt"), "invalid time %q (want RFC 3339)", startsAt)
 	}
-	if a.EndsAt, ok = parseTime(endsAt); !ok {
+	if a.EndsAt, ok = tc.end.parse(endsAt); !ok {
 		return alertErr(join(p, "endsAt"), "invalid time %q (want RFC 3339)", endsAt)
 	}
 	if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() && a.EndsAt.Before(a.StartsAt) {
@@ -525,6 +556,7 @@ func (d *Decoder) DecodeEvent(data []byte, now time.Time) ([]model.Alert, error)
 		return nil, err.withCount(len(raws))
 	}
 	out := make([]model.Alert, len(raws))
+	tc := newTimeCaches()
 	for i, raw := range raws {
 		p := index("", i, single)
 		var ev event
@@ -536,14 +568,14 @@ func (d *Decoder) DecodeEvent(data []byte, now time.Time) ([]model.Alert, error)
 			}
 			return nil, jsonErr(p, err).withCount(len(raws))
 		}
-		if err := d.eventAlert(p, &ev, &out[i], now); err != nil {
+		if err := d.eventAlert(p, &ev, &out[i], now, tc); err != nil {
 			return nil, err.withCount(len(raws))
 		}
 	}
 	return out, nil
 }
 
-func (d *Decoder) eventAlert(p string, ev *event, a *model.Alert, now time.Time) *Error {
+func (d *Decoder) eventAlert(p string, ev *event, a *model.Alert, now time.Time, tc *timeCaches) *Error {
 	if ev.Status != "" && ev.Status != model.StatusFiring && ev.Status != model.StatusResolved {
 		return alertErr(join(p, "status"), "invalid status %q (want firing or resolved)", ev.Status)
 	}
@@ -581,7 +613,7 @@ func (d *Decoder) eventAlert(p string, ev *event, a *model.Alert, now time.Time)
 		}
 	}
 	a.Labels, a.Annotations, a.GeneratorURL = labels, ann, ev.URL
-	if err := d.finish(p, a, ev.Time, ev.EndTime, now); err != nil {
+	if err := d.finish(p, a, ev.Time, ev.EndTime, now, tc); err != nil {
 		// Report time problems under the event's own field names.
 		switch err.Field {
 		case join(p, "startsAt"):
