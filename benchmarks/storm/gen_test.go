@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -484,5 +485,20 @@ func TestRender(t *testing.T) {
 	}
 	if camel("Kubernetes pod crash looping") != "KubernetesPodCrashLooping" || camel("Host out of memory (OOM)") != "HostOutOfMemoryOOM" {
 		t.Fatalf("camel: %q %q", camel("Kubernetes pod crash looping"), camel("Host out of memory (OOM)"))
+	}
+}
+
+// BenchmarkWeek generates the default one-week scenario (about a million
+// lines) to io.Discard: go test -run '^$' -bench Week ./benchmarks/storm/
+func BenchmarkWeek(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		st, err := Generate(WeekScenario(1), io.Discard, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Lines < 1_000_000 {
+			b.Fatalf("week scenario has %d lines, want >= 1M", st.Lines)
+		}
+		b.ReportMetric(float64(st.Lines), "lines")
 	}
 }
