@@ -1,0 +1,366 @@
+package classify
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/blevesearch/bleve/v2"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// Result is the classification of one incident.
+type Result struct {
+	model.Classification
+	// Similar lists the most similar past incidents, best first.
+	Similar []Neighbor `json:"similar,omitempty"`
+	// Routes are the routes the incident's alerts matched (the deciding
+	// alert's matches first), for explain.
+	Routes []RouteMatch `json:"-"`
+	// Priority explains the matrix decision (also when a route overrode it).
+	PriorityDecision PriorityDecision `json:"-"`
+}
+
+// Classifier classifies incidents. It is safe for concurrent use.
+type Classifier struct {
+	cfg    Config
+	router *Router
+	idx    bleve.Index
+	teams  map[string]bool
+	cats   map[string]bool
+}
+
+// New validates cfg and opens the kNN index (cfg.KNN.IndexPath, or in
+// memory when empty).
+func New(cfg Config) (*Classifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := NewRouter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	idx, err := openIndex(cfg.KNN.IndexPath)
+	if err != nil {
+		return nil, err
+	}
+	return &Classifier{cfg: cfg, router: r, idx: idx, teams: set(cfg.Teams), cats: set(cfg.Categories)}, nil
+}
+
+// Close closes the index.
+func (c *Classifier) Close() error { return c.idx.Close() }
+
+// Config returns the configuration in use (with defaults).
+func (c *Classifier) Config() Config { return c.cfg }
+
+// Router returns the compiled routing tree.
+func (c *Classifier) Router() *Router { return c.router }
+
+// Count returns the number of past incidents indexed.
+func (c *Classifier) Count() (uint64, error) { return c.idx.DocCount() }
+
+// orderAlerts puts the alerts of the root-cause service first, then
+// firing before resolved, then by first seen: the first alert whose route
+// sets a field decides it.
+func (c *Classifier) orderAlerts(inc *model.Incident, alerts []model.AlertState) []model.AlertState {
+	out := append([]model.AlertState(nil), alerts...)
+	root := ""
+	if inc != nil {
+		root = inc.RootCause.Service
+	}
+	rank := func(a *model.AlertState) int {
+		r := 0
+		if root == "" || a.Labels[c.cfg.ServiceLabel] != root {
+			r += 2
+		}
+		if a.Status == model.StatusResolved {
+			r++
+		}
+		return r
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := rank(&out[i]), rank(&out[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return out[i].FirstSeen.Before(out[j].FirstSeen)
+	})
+	if len(out) == 0 && inc != nil {
+		// no alert states given: route on what the incident itself says
+		ls := model.LabelSet{}
+		if len(inc.Members) > 0 {
+			ls["alertname"] = inc.Members[0].Name
+		}
+		if s := inc.RootCause.Service; s != "" {
+			ls[c.cfg.ServiceLabel] = s
+		} else if len(inc.Services) > 0 {
+			ls[c.cfg.ServiceLabel] = inc.Services[0]
+		}
+		if inc.Severity != "" {
+			ls[c.cfg.Priority.SeverityLabel] = inc.Severity
+		}
+		out = append(out, model.AlertState{Alert: model.Alert{Labels: ls}})
+	}
+	return out
+}
+
+// Classify decides team, category and priority for inc, whose alert
+// states are alerts (may be empty: the incident's own fields are used).
+func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Result {
+	var res Result
+	ordered := c.orderAlerts(inc, alerts)
+
+	// 1. rules
+	var teamM, catM, prioM *RouteMatch
+	var teamA, catA, prioA string
+	for i := range ordered {
+		for _, m := range c.router.Match(ordered[i].Labels) {
+			m := m
+			res.Routes = append(res.Routes, m)
+			name := ordered[i].Labels["alertname"]
+			if teamM == nil && m.Team != "" {
+				teamM, teamA = &m, name
+			}
+			if catM == nil && m.Category != "" {
+				catM, catA = &m, name
+			}
+			if prioM == nil && m.Priority != "" {
+				prioM, prioA = &m, name
+			}
+		}
+	}
+	onAlert := func(a string) string {
+		if a == "" {
+			return ""
+		}
+		return " (alert " + a + ")"
+	}
+
+	// 2. kNN
+	var exclude string
+	if inc != nil {
+		exclude = inc.ID
+	}
+	ns, err := c.search(c.queryFor(inc, alerts), exclude, max(c.cfg.KNN.K, c.cfg.KNN.Similar))
+	if err != nil {
+		res.Sources = append(res.Sources, "knn: error: "+err.Error())
+	}
+	voters := ns
+	if len(voters) > c.cfg.KNN.K {
+		voters = voters[:c.cfg.KNN.K]
+	}
+	tv := tally(voters, func(n Neighbor) string { return n.Team })
+	cv := tally(voters, func(n Neighbor) string { return n.Category })
+	res.Similar = ns
+	if len(res.Similar) > c.cfg.KNN.Similar {
+		res.Similar = res.Similar[:c.cfg.KNN.Similar]
+	}
+	knnSrc := func(v vote) string {
+		ids := v.IDs
+		more := ""
+		if len(ids) > 5 {
+			more = fmt.Sprintf(",+%d", len(ids)-5)
+			ids = ids[:5]
+		}
+		return fmt.Sprintf("kNN %s%s (%.2f)", strings.Join(ids, ","), more, v.Confidence)
+	}
+
+	// team
+	switch {
+	case teamM != nil:
+		res.Team, res.Confidence = teamM.Team, 1
+		res.Sources = append(res.Sources, "team: route "+teamM.TeamFrom+onAlert(teamA))
+	case tv.Winner != "" && tv.Confidence >= c.cfg.KNN.MinConfidence:
+		res.Team, res.Confidence = tv.Winner, tv.Confidence
+		res.Sources = append(res.Sources, "team: "+knnSrc(tv))
+	default:
+		if svc, team := c.owner(inc, ordered); team != "" {
+			res.Team, res.Confidence = team, 1
+			res.Sources = append(res.Sources, "team: owner of service "+svc)
+		} else {
+			res.Team = c.cfg.FallbackTeam
+			src := "team: fallback"
+			if tv.Winner != "" {
+				src += fmt.Sprintf(" (kNN %s %.2f below %.2f)", tv.Winner, tv.Confidence, c.cfg.KNN.MinConfidence)
+			}
+			res.Sources = append(res.Sources, src)
+		}
+	}
+	// category
+	switch {
+	case catM != nil:
+		res.Category = catM.Category
+		res.Sources = append(res.Sources, "category: route "+catM.CategoryFrom+onAlert(catA))
+	case cv.Winner != "" && cv.Confidence >= c.cfg.KNN.MinConfidence:
+		res.Category = cv.Winner
+		res.Sources = append(res.Sources, "category: "+knnSrc(cv))
+	default:
+		res.Category = c.cfg.FallbackCategory
+		src := "category: fallback"
+		if cv.Winner != "" {
+			src += fmt.Sprintf(" (kNN %s %.2f below %.2f)", cv.Winner, cv.Confidence, c.cfg.KNN.MinConfidence)
+		}
+		res.Sources = append(res.Sources, src)
+	}
+	// priority
+	res.PriorityDecision = c.cfg.prioritize(inc, alerts)
+	if prioM != nil {
+		res.Priority = prioM.Priority
+		res.Sources = append(res.Sources, "priority: route "+prioM.PriorityFrom+onAlert(prioA))
+	} else {
+		res.Priority = res.PriorityDecision.Priority
+		res.Sources = append(res.Sources, res.PriorityDecision.Why())
+	}
+	return res
+}
+
+// owner returns the first affected service with an owner in the taxonomy,
+// the root cause first.
+func (c *Classifier) owner(inc *model.Incident, ordered []model.AlertState) (string, string) {
+	var cands []string
+	if inc != nil {
+		cands = append(cands, inc.RootCause.Service)
+		cands = append(cands, inc.Services...)
+	}
+	for i := range ordered {
+		cands = append(cands, ordered[i].Labels[c.cfg.ServiceLabel])
+	}
+	for _, s := range cands {
+		if t := c.cfg.Services[s].Team; s != "" && t != "" {
+			return s, t
+		}
+	}
+	return "", ""
+}
+
+// past turns an incident and its alerts into a PastIncident with every
+// distinct label pair.
+func (c *Classifier) past(inc *model.Incident, alerts []model.AlertState) (*PastIncident, []string) {
+	p := &PastIncident{ID: inc.ID, Title: inc.Title, Resolution: inc.Notes, OpenedAt: inc.OpenedAt}
+	p.Service = inc.RootCause.Service
+	if p.Service == "" && len(inc.Services) > 0 {
+		p.Service = inc.Services[0]
+	}
+	seenName, seenSum := map[string]bool{}, map[string]bool{}
+	var sums []string
+	addName := func(n string) {
+		if n != "" && !seenName[n] && len(p.AlertNames) < 50 {
+			seenName[n] = true
+			p.AlertNames = append(p.AlertNames, n)
+		}
+	}
+	for _, m := range inc.Members {
+		addName(m.Name)
+	}
+	ignore := set(c.cfg.KNN.IgnoreLabels)
+	pairs := map[string]bool{}
+	for i := range alerts {
+		a := &alerts[i]
+		addName(a.Name())
+		if s := a.Summary(); s != "" && !seenSum[s] && len(sums) < 20 {
+			seenSum[s] = true
+			sums = append(sums, s)
+		}
+		for k, v := range a.Labels {
+			if v != "" && !ignore[k] && len(pairs) < 200 {
+				pairs[strings.ToLower(k+"="+v)] = true
+			}
+		}
+	}
+	for _, s := range inc.Services {
+		pairs[strings.ToLower(c.cfg.ServiceLabel+"="+s)] = true
+	}
+	p.Description = strings.Join(sums, "\n")
+	return p, sortedKeys(pairs)
+}
+
+func (c *Classifier) queryFor(inc *model.Incident, alerts []model.AlertState) queryText {
+	if inc == nil {
+		inc = &model.Incident{}
+	}
+	p, pairs := c.past(inc, alerts)
+	var names []string
+	for _, n := range p.AlertNames {
+		names = append(names, camel(n))
+	}
+	return queryText{title: camel(p.Title), alerts: strings.Join(names, " "), text: p.Description, labels: pairs}
+}
+
+// Similar returns the past incidents most similar to inc (at most n).
+func (c *Classifier) Similar(inc *model.Incident, alerts []model.AlertState, n int) ([]Neighbor, error) {
+	ex := ""
+	if inc != nil {
+		ex = inc.ID
+	}
+	return c.search(c.queryFor(inc, alerts), ex, n)
+}
+
+func (c *Classifier) search(q queryText, exclude string, n int) ([]Neighbor, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	req := bleve.NewSearchRequestOptions(c.cfg.buildQuery(q, exclude), n, 0, false)
+	req.Fields = []string{"display", "team", "category", "resolution"}
+	sr, err := c.idx.Search(req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Neighbor, 0, len(sr.Hits))
+	for _, h := range sr.Hits {
+		str := func(f string) string { s, _ := h.Fields[f].(string); return s }
+		out = append(out, Neighbor{ID: h.ID, Title: str("display"), Score: h.Score,
+			Team: str("team"), Category: str("category"), Resolution: str("resolution")})
+	}
+	return out, nil
+}
+
+// check validates a past incident against the taxonomy.
+func (c *Classifier) check(p *PastIncident) error {
+	if strings.TrimSpace(p.ID) == "" {
+		return errors.New("id is empty")
+	}
+	if strings.TrimSpace(p.Title) == "" && strings.TrimSpace(p.Description) == "" && len(p.AlertNames) == 0 {
+		return errors.New("no text: title, description and alertnames are all empty")
+	}
+	if p.Team == "" && p.Category == "" {
+		return errors.New("neither team nor category is set: nothing to learn")
+	}
+	if p.Team != "" && len(c.teams) > 0 && !c.teams[p.Team] {
+		return fmt.Errorf("team %q is not one of classify.teams", p.Team)
+	}
+	if p.Category != "" && len(c.cats) > 0 && !c.cats[p.Category] {
+		return fmt.Errorf("category %q is not one of classify.categories", p.Category)
+	}
+	return nil
+}
+
+// Add indexes (or replaces, by ID) one past incident; it is searchable
+// when Add returns.
+func (c *Classifier) Add(p PastIncident) error {
+	if err := c.check(&p); err != nil {
+		return err
+	}
+	return c.idx.Index(p.ID, c.cfg.toDoc(&p, nil))
+}
+
+// Learn is feedback: it adds inc, with the final team/category an agent
+// confirmed or corrected (and inc.Notes as resolution notes), to the
+// index at once, replacing an earlier version of the same incident, so
+// the next similar incident uses it.
+func (c *Classifier) Learn(inc *model.Incident, alerts []model.AlertState, final model.Classification) error {
+	if inc == nil {
+		return errors.New("classify: learn: nil incident")
+	}
+	p, pairs := c.past(inc, alerts)
+	p.Team, p.Category = final.Team, final.Category
+	if err := c.check(p); err != nil {
+		return fmt.Errorf("classify: learn %s: %w", inc.ID, err)
+	}
+	return c.idx.Index(p.ID, c.cfg.toDoc(p, pairs))
+}
+
+// Forget removes a past incident from the index.
+func (c *Classifier) Forget(id string) error { return c.idx.Delete(id) }

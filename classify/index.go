@@ -1,0 +1,268 @@
+package classify
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"github.com/sift-aiops/sift/correlate"
+)
+
+// PastIncident is one incident of the history the kNN vote learns from:
+// what Learn stores for a resolved or corrected incident and what Import
+// reads from a ticket export.
+type PastIncident struct {
+	ID          string            `json:"id"`
+	Title       string            `json:"title"`
+	Description string            `json:"description,omitempty"` // alert summaries, ticket text
+	Service     string            `json:"service,omitempty"`
+	AlertNames  []string          `json:"alertnames,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Team        string            `json:"team,omitempty"`
+	Category    string            `json:"category,omitempty"`
+	Resolution  string            `json:"resolution,omitempty"`
+	OpenedAt    time.Time         `json:"opened_at,omitempty"`
+}
+
+// Neighbor is a similar past incident.
+type Neighbor struct {
+	ID         string  `json:"id"`
+	Title      string  `json:"title"`
+	Score      float64 `json:"score"`
+	Team       string  `json:"team,omitempty"`
+	Category   string  `json:"category,omitempty"`
+	Resolution string  `json:"resolution,omitempty"`
+}
+
+// mappingVersion changes whenever the document mapping changes; an
+// on-disk index with another version is refused (it holds history that
+// cannot be rebuilt from elsewhere).
+const mappingVersion = "sift-classify-1"
+
+var keyVersion = []byte("sift.classify.mapping")
+
+// Query-time field boosts: alert names and the title say most about what
+// broke; labels say where; free text and resolution notes are weaker.
+const (
+	boostAlerts     = 2.0
+	boostTitle      = 1.5
+	boostLabels     = 1.0
+	boostText       = 1.0
+	boostResolution = 0.5
+)
+
+type idxDoc struct {
+	Display    string   `json:"display"`
+	Title      string   `json:"title"`
+	Alerts     string   `json:"alerts"`
+	Text       string   `json:"text"`
+	Resolution string   `json:"resolution"`
+	Labels     []string `json:"labels"`
+	Team       string   `json:"team"`
+	Category   string   `json:"category"`
+	Opened     string   `json:"opened"`
+}
+
+func newMapping() mapping.IndexMapping {
+	text := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = en.AnalyzerName
+		f.Store = store
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	kw := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store = store
+		f.IncludeInAll = false
+		f.IncludeTermVectors = false
+		f.DocValues = false
+		return f
+	}
+	stored := bleve.NewTextFieldMapping()
+	stored.Index = false
+	stored.Store = true
+	stored.IncludeInAll = false
+	stored.IncludeTermVectors = false
+	stored.DocValues = false
+
+	dm := bleve.NewDocumentStaticMapping()
+	dm.AddFieldMappingsAt("display", stored)
+	dm.AddFieldMappingsAt("opened", stored)
+	dm.AddFieldMappingsAt("title", text(false))
+	dm.AddFieldMappingsAt("alerts", text(false))
+	dm.AddFieldMappingsAt("text", text(false))
+	dm.AddFieldMappingsAt("resolution", text(true))
+	dm.AddFieldMappingsAt("labels", kw(false))
+	dm.AddFieldMappingsAt("team", kw(true))
+	dm.AddFieldMappingsAt("category", kw(true))
+
+	im := bleve.NewIndexMapping()
+	im.DefaultMapping = dm
+	im.DefaultAnalyzer = en.AnalyzerName
+	im.ScoringModel = index.BM25Scoring
+	im.StoreDynamic = false
+	im.IndexDynamic = false
+	im.DocValuesDynamic = false
+	return im
+}
+
+// camel returns s followed by its CamelCase-split words, so that
+// "KubePodCrashLooping" is found by "crash" as well as by its full name.
+func camel(s string) string {
+	w := correlate.Tokenize(s)
+	if len(w) == 0 {
+		return s
+	}
+	return s + " " + strings.Join(w, " ")
+}
+
+// toDoc builds the bleve document; extra are additional name=value pairs.
+func (c *Config) toDoc(p *PastIncident, extra []string) idxDoc {
+	var names []string
+	for _, a := range p.AlertNames {
+		names = append(names, camel(a))
+	}
+	ignore := set(c.KNN.IgnoreLabels)
+	var labels []string
+	for _, k := range sortedKeys(p.Labels) {
+		if v := p.Labels[k]; v != "" && !ignore[k] {
+			labels = append(labels, strings.ToLower(k+"="+v))
+		}
+	}
+	labels = append(labels, extra...)
+	if p.Service != "" {
+		labels = append(labels, strings.ToLower(c.ServiceLabel+"="+p.Service))
+	}
+	d := idxDoc{
+		Display:    p.Title,
+		Title:      camel(p.Title),
+		Alerts:     strings.Join(names, " "),
+		Text:       camel(p.Description + " " + p.Service),
+		Resolution: p.Resolution,
+		Labels:     labels,
+		Team:       p.Team,
+		Category:   p.Category,
+	}
+	if !p.OpenedAt.IsZero() {
+		d.Opened = p.OpenedAt.UTC().Format(time.RFC3339)
+	}
+	return d
+}
+
+// openIndex opens the on-disk index at path (creating it if missing) or,
+// with an empty path, a new in-memory one.
+func openIndex(path string) (bleve.Index, error) {
+	if path == "" {
+		return bleve.NewUsing("", newMapping(), scorch.Name, scorch.Name, nil)
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		idx, err := bleve.New(path, newMapping())
+		if err != nil {
+			return nil, fmt.Errorf("classify.knn.index_path: create %s: %w", path, err)
+		}
+		if err := idx.SetInternal(keyVersion, []byte(mappingVersion)); err != nil {
+			idx.Close()
+			return nil, err
+		}
+		return idx, nil
+	}
+	idx, err := bleve.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("classify.knn.index_path: open %s: %w", path, err)
+	}
+	v, err := idx.GetInternal(keyVersion)
+	if err != nil || string(v) != mappingVersion {
+		idx.Close()
+		return nil, fmt.Errorf("classify.knn.index_path: %s was built by another version (%q, want %q); move it away and re-import", path, v, mappingVersion)
+	}
+	return idx, nil
+}
+
+// queryText is what a new incident is searched by.
+type queryText struct {
+	title, alerts, text string
+	labels              []string
+}
+
+func (c *Config) buildQuery(q queryText, exclude string) query.Query {
+	var should []query.Query
+	add := func(field, text string, boost float64) {
+		if strings.TrimSpace(text) == "" {
+			return
+		}
+		m := bleve.NewMatchQuery(text)
+		m.SetField(field)
+		m.Analyzer = en.AnalyzerName
+		m.SetBoost(boost)
+		should = append(should, m)
+	}
+	add("title", q.title, boostTitle)
+	add("alerts", q.alerts, boostAlerts)
+	all := q.title + " " + q.alerts + " " + q.text
+	add("text", all, boostText)
+	add("resolution", all, boostResolution)
+	for _, l := range q.labels {
+		t := bleve.NewTermQuery(l)
+		t.SetField("labels")
+		t.SetBoost(boostLabels)
+		should = append(should, t)
+	}
+	if len(should) == 0 {
+		return bleve.NewMatchNoneQuery()
+	}
+	dis := bleve.NewDisjunctionQuery(should...)
+	if exclude == "" {
+		return dis
+	}
+	b := bleve.NewBooleanQuery()
+	b.AddMust(dis)
+	b.AddMustNot(bleve.NewDocIDQuery([]string{exclude}))
+	return b
+}
+
+// vote is the outcome of a weighted kNN vote on one field.
+type vote struct {
+	Winner     string
+	Confidence float64
+	IDs        []string // neighbours that voted for the winner
+}
+
+func tally(ns []Neighbor, field func(Neighbor) string) vote {
+	w := map[string]float64{}
+	total := 0.0
+	for _, n := range ns {
+		v := field(n)
+		if v == "" {
+			continue
+		}
+		w[v] += n.Score
+		total += n.Score
+	}
+	if total <= 0 {
+		return vote{}
+	}
+	keys := sortedKeys(w)
+	sort.SliceStable(keys, func(i, j int) bool { return w[keys[i]] > w[keys[j]] })
+	v := vote{Winner: keys[0], Confidence: w[keys[0]] / total}
+	for _, n := range ns {
+		if field(n) == v.Winner {
+			v.IDs = append(v.IDs, n.ID)
+		}
+	}
+	return v
+}
