@@ -105,7 +105,7 @@ func (d *Decoder) Decode(format string, data []byte, now time.Time) ([]model.Ale
 	return nil, &Error{Msg: fmt.Sprintf("unknown format %q (want amv2, webhook, event, or empty to detect)", format), reason: ReasonUnknownFormat}
 }
 
-// eventOnlyKeys are event fields that an Alertmanager alert never has.
+// detectProbe picks out the keys that tell the formats apart.
 type detectProbe struct {
 	Alerts      json.RawMessage `json:"alerts"`
 	Version     json.RawMessage `json:"version"`

@@ -551,3 +551,45 @@ func BenchmarkPostAMv2(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/alert")
 }
+
+func TestParseMatchers(t *testing.T) {
+	ls := model.LabelSet{"alertname": `Say "hi"`, "path": `a,b`, "severity": "critical"}
+	for _, c := range []struct {
+		in   string
+		want bool
+		n    int
+	}{
+		{`alertname="Say \"hi\""`, true, 1},
+		{`path="a,b"`, true, 1},
+		{`{path="a,b", severity = "critical"}`, true, 2},
+		{`severity!~"warn|info",alertname=~"Say.*"`, true, 2},
+		{`severity=warning`, false, 1},
+		{`missing!=""`, false, 1},
+		{`missing=~".*"`, true, 1},
+	} {
+		ms, err := parseMatchers(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		ok := true
+		for i := range ms {
+			ok = ok && ms[i].matches(ls)
+		}
+		if len(ms) != c.n || ok != c.want {
+			t.Errorf("%s: %d matchers, match=%v; want %d, %v", c.in, len(ms), ok, c.n, c.want)
+		}
+	}
+}
+
+// New can be called twice on one registry (e.g. in tests or on reload):
+// the second API shares the first one's metrics.
+func TestNewTwiceSameRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	sink := &memSink{}
+	a1 := New(ingest.Config{}, sink, nil, reg, nil)
+	a2 := New(ingest.Config{}, sink, nil, reg, nil)
+	if a1.received != a2.received {
+		t.Error("second New registered separate collectors")
+	}
+}
