@@ -140,21 +140,13 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 	}
 
 	// 2. kNN
-	var exclude string
-	if inc != nil {
-		exclude = inc.ID
-	}
-	ns, err := c.search(c.queryFor(inc, alerts), exclude, max(c.cfg.KNN.K, c.cfg.KNN.Similar))
+	kv, err := c.Vote(inc, alerts)
 	if err != nil {
 		res.Sources = append(res.Sources, "knn: error: "+err.Error())
 	}
-	voters := ns
-	if len(voters) > c.cfg.KNN.K {
-		voters = voters[:c.cfg.KNN.K]
-	}
-	tv := tally(voters, func(n Neighbor) string { return n.Team })
-	cv := tally(voters, func(n Neighbor) string { return n.Category })
-	res.Similar = ns
+	tv := vote{Winner: kv.Team, Confidence: kv.TeamConfidence, IDs: kv.TeamIDs}
+	cv := vote{Winner: kv.Category, Confidence: kv.CategoryConfidence, IDs: kv.CategoryIDs}
+	res.Similar = kv.Neighbors
 	if len(res.Similar) > c.cfg.KNN.Similar {
 		res.Similar = res.Similar[:c.cfg.KNN.Similar]
 	}
@@ -215,6 +207,40 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 		res.Sources = append(res.Sources, res.PriorityDecision.Why())
 	}
 	return res
+}
+
+// Vote is the outcome of the kNN vote, whatever the threshold.
+type Vote struct {
+	Team               string
+	TeamConfidence     float64  // share of the score-weighted vote
+	TeamIDs            []string // neighbours that voted for Team
+	Category           string
+	CategoryConfidence float64
+	CategoryIDs        []string
+	// Neighbors are the past incidents retrieved, best first
+	// (max(knn.k, knn.similar) of them; the first knn.k vote).
+	Neighbors []Neighbor
+}
+
+// Vote runs the kNN vote for inc without applying knn.min_confidence.
+// inc itself (same ID) is never its own neighbour.
+func (c *Classifier) Vote(inc *model.Incident, alerts []model.AlertState) (Vote, error) {
+	var exclude string
+	if inc != nil {
+		exclude = inc.ID
+	}
+	ns, err := c.search(c.queryFor(inc, alerts), exclude, max(c.cfg.KNN.K, c.cfg.KNN.Similar))
+	if err != nil {
+		return Vote{}, err
+	}
+	voters := ns
+	if len(voters) > c.cfg.KNN.K {
+		voters = voters[:c.cfg.KNN.K]
+	}
+	tv := tally(voters, func(n Neighbor) string { return n.Team })
+	cv := tally(voters, func(n Neighbor) string { return n.Category })
+	return Vote{Team: tv.Winner, TeamConfidence: tv.Confidence, TeamIDs: tv.IDs,
+		Category: cv.Winner, CategoryConfidence: cv.Confidence, CategoryIDs: cv.IDs, Neighbors: ns}, nil
 }
 
 // owner returns the first affected service with an owner in the taxonomy,

@@ -1,0 +1,477 @@
+// Command classifyeval measures the classify stage: accuracy and macro-F1
+// of the kNN team/category vote against a majority-class baseline,
+// accuracy against coverage at confidence thresholds, and per-incident
+// classification latency with a large index (built through the same
+// import path as `sift import`).
+//
+// Past incidents are synthesised from the alert rules of
+// awesome-prometheus-alerts (read from $SIFT_SHARED_DATA at run time,
+// nothing of it is copied into the repository): each rule becomes several
+// incidents with varied hosts, environments and clusters; its group and
+// service decide the owning team (teamFor) and the category (the group).
+// Train and test are split by rule, so no test incident's rule is in the
+// index.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sift-aiops/sift/classify"
+	"github.com/sift-aiops/sift/model"
+)
+
+type rulesFile struct {
+	Groups []struct {
+		Name     string `yaml:"name"`
+		Services []struct {
+			Name      string `yaml:"name"`
+			Exporters []struct {
+				Name  string `yaml:"name"`
+				Slug  string `yaml:"slug"`
+				Rules []struct {
+					Name        string `yaml:"name"`
+					Description string `yaml:"description"`
+					Severity    string `yaml:"severity"`
+				} `yaml:"rules"`
+			} `yaml:"exporters"`
+		} `yaml:"services"`
+	} `yaml:"groups"`
+}
+
+// rule is one alert rule with its ground truth.
+type rule struct {
+	Alert, Description, Severity string
+	Group, Service, Slug         string
+	Team, Category               string
+}
+
+// groupTeam maps each group of the rules file to its owning team.
+var groupTeam = map[string]string{
+	"Basic resource monitoring":                 "infra",
+	"Databases":                                 "dba",
+	"Message brokers":                           "messaging",
+	"Proxies, load balancers and service meshes": "web",
+	"Runtimes":                                  "app",
+	"Data engineering":                          "data",
+	"Orchestrators":                             "platform",
+	"CI/CD":                                     "cicd",
+	"Network and security":                      "network",
+	"Storage":                                   "storage",
+	"Cloud providers":                           "cloud",
+	"Observability":                             "observability",
+	"Other":                                     "app",
+}
+
+// serviceTeam overrides the group's team for some services.
+var serviceTeam = map[string]string{
+	"Prometheus self-monitoring": "observability",
+	"Blackbox":                   "network",
+	"Envoy":                      "platform", // service meshes run on the platform
+	"Linkerd":                    "platform",
+	"Istio":                      "platform",
+	"SSL/TLS":                    "security",
+	"cert-manager":               "security",
+	"Hashicorp Vault":            "security",
+	"Keycloak":                   "security",
+	"APC UPS":                    "infra",
+}
+
+func teamFor(group, service string) string {
+	if t, ok := serviceTeam[service]; ok {
+		return t
+	}
+	if t, ok := groupTeam[group]; ok {
+		return t
+	}
+	return "unmapped"
+}
+
+var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+var template = regexp.MustCompile(`\{\{[^}]*\}\}`)
+
+// alertName turns "MySQL too many connections (> 80%)" into
+// "MysqlTooManyConnections80".
+func alertName(s string) string {
+	var b strings.Builder
+	for _, w := range nonWord.Split(s, -1) {
+		if w == "" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(w[:1]) + strings.ToLower(w[1:]))
+	}
+	return b.String()
+}
+
+func slug(s string) string { return strings.Trim(strings.ToLower(nonWord.ReplaceAllString(s, "-")), "-") }
+
+func loadRules(path string) ([]rule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f rulesFile
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		return nil, err
+	}
+	var out []rule
+	seen := map[string]bool{}
+	for _, g := range f.Groups {
+		for _, s := range g.Services {
+			for _, e := range s.Exporters {
+				for _, r := range e.Rules {
+					name := alertName(r.Name)
+					key := name + "/" + s.Name
+					if name == "" || seen[key] {
+						continue
+					}
+					seen[key] = true
+					out = append(out, rule{Alert: name, Description: strings.TrimSpace(template.ReplaceAllString(r.Description, "X")),
+						Severity: r.Severity, Group: g.Name, Service: s.Name, Slug: e.Slug,
+						Team: teamFor(g.Name, s.Name), Category: slug(g.Name)})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+var envs = []string{"prod", "staging", "dev"}
+var regions = []string{"eu-west-1", "us-east-1", "ap-south-1"}
+
+// incident makes one incident of rule r; withLabels adds service/job labels.
+func incident(r rule, id string, rnd *rand.Rand, withLabels bool) (*model.Incident, []model.AlertState) {
+	host := fmt.Sprintf("node-%03d", rnd.Intn(400))
+	ls := model.LabelSet{"alertname": r.Alert, "severity": r.Severity,
+		"instance": fmt.Sprintf("%s:%d", host, 9100+rnd.Intn(10)), "env": envs[rnd.Intn(len(envs))],
+		"region": regions[rnd.Intn(len(regions))]}
+	svc := ""
+	if withLabels {
+		svc = slug(r.Service)
+		ls["service"] = svc
+		ls["job"] = r.Slug
+	}
+	a := model.AlertState{Alert: model.Alert{Labels: ls, Annotations: model.LabelSet{"summary": r.Description}}, Status: model.StatusFiring}
+	inc := &model.Incident{ID: id, Title: r.Alert + " on " + host, Severity: r.Severity,
+		Members: []model.Member{{Name: r.Alert, Service: svc}}}
+	if svc != "" {
+		inc.Services = []string{svc}
+		inc.RootCause.Service = svc
+	}
+	return inc, []model.AlertState{a}
+}
+
+func pastRow(r rule, id string, rnd *rand.Rand, withLabels bool) classify.PastIncident {
+	inc, alerts := incident(r, id, rnd, withLabels)
+	labels := map[string]string{}
+	for k, v := range alerts[0].Labels {
+		if k != "alertname" {
+			labels[k] = v
+		}
+	}
+	var service string
+	if withLabels {
+		service = slug(r.Service)
+	}
+	return classify.PastIncident{ID: id, Title: inc.Title, Description: r.Description, Service: service,
+		AlertNames: []string{r.Alert}, Labels: labels, Team: r.Team, Category: r.Category,
+		Resolution: "resolved " + strings.ToLower(r.Alert)}
+}
+
+type scores struct {
+	acc, macroF1 float64
+	n            int
+}
+
+func score(truth, pred []string) scores {
+	classes := map[string]bool{}
+	for _, t := range truth {
+		classes[t] = true
+	}
+	tp, fp, fn := map[string]int{}, map[string]int{}, map[string]int{}
+	right := 0
+	for i := range truth {
+		if truth[i] == pred[i] {
+			right++
+			tp[truth[i]]++
+		} else {
+			fn[truth[i]]++
+			fp[pred[i]]++
+		}
+	}
+	f1sum := 0.0
+	for c := range classes {
+		p, r := 0.0, 0.0
+		if tp[c]+fp[c] > 0 {
+			p = float64(tp[c]) / float64(tp[c]+fp[c])
+		}
+		if tp[c]+fn[c] > 0 {
+			r = float64(tp[c]) / float64(tp[c]+fn[c])
+		}
+		if p+r > 0 {
+			f1sum += 2 * p * r / (p + r)
+		}
+	}
+	return scores{acc: float64(right) / float64(len(truth)), macroF1: f1sum / float64(len(classes)), n: len(truth)}
+}
+
+func majority(xs []string) string {
+	c := map[string]int{}
+	best := ""
+	for _, x := range xs {
+		c[x]++
+	}
+	for _, x := range xs {
+		if c[x] > c[best] || (c[x] == c[best] && x < best) {
+			best = x
+		}
+	}
+	return best
+}
+
+func split(rules []rule, testShare float64, seed int64) (train, test []rule) {
+	for _, r := range rules {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%s/%s", seed, r.Service, r.Alert)
+		if float64(h.Sum64()%10000)/10000 < testShare {
+			test = append(test, r)
+		} else {
+			train = append(train, r)
+		}
+	}
+	return
+}
+
+type evalOut struct {
+	teamKNN, teamBase, catKNN, catBase scores
+	rows                               []string // coverage table rows
+	trainN, testN                      int
+}
+
+func evaluate(train, test []rule, variants, k int, seed int64, withLabels bool, thresholds []float64) (*evalOut, error) {
+	cl, err := classify.New(classify.Config{KNN: classify.KNNConfig{K: k, MinConfidence: 1e-9}})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	rnd := rand.New(rand.NewSource(seed))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	var trainTeams, trainCats []string
+	for i, r := range train {
+		for v := 0; v < variants; v++ {
+			if err := enc.Encode(pastRow(r, fmt.Sprintf("TR-%d-%d", i, v), rnd, withLabels)); err != nil {
+				return nil, err
+			}
+			trainTeams = append(trainTeams, r.Team)
+			trainCats = append(trainCats, r.Category)
+		}
+	}
+	rep, err := cl.ImportReport(&buf, "ndjson")
+	if err != nil {
+		return nil, err
+	}
+	if len(rep.Rejected) > 0 {
+		return nil, fmt.Errorf("rejected rows: %+v", rep.Rejected[:1])
+	}
+	out := &evalOut{trainN: rep.Imported}
+	mt, mc := majority(trainTeams), majority(trainCats)
+	var tTruth, tPred, tBase, cTruth, cPred, cBase []string
+	var conf []float64
+	for i, r := range test {
+		for v := 0; v < variants; v++ {
+			inc, alerts := incident(r, fmt.Sprintf("TE-%d-%d", i, v), rnd, withLabels)
+			vote, err := cl.Vote(inc, alerts)
+			if err != nil {
+				return nil, err
+			}
+			tTruth, tPred, tBase = append(tTruth, r.Team), append(tPred, vote.Team), append(tBase, mt)
+			cTruth, cPred, cBase = append(cTruth, r.Category), append(cPred, vote.Category), append(cBase, mc)
+			conf = append(conf, vote.TeamConfidence)
+		}
+	}
+	out.testN = len(tTruth)
+	out.teamKNN, out.teamBase = score(tTruth, tPred), score(tTruth, tBase)
+	out.catKNN, out.catBase = score(cTruth, cPred), score(cTruth, cBase)
+	for _, th := range thresholds {
+		covered, right := 0, 0
+		for i := range conf {
+			if conf[i] >= th {
+				covered++
+				if tPred[i] == tTruth[i] {
+					right++
+				}
+			}
+		}
+		acc := 0.0
+		if covered > 0 {
+			acc = float64(right) / float64(covered)
+		}
+		out.rows = append(out.rows, fmt.Sprintf("| %.2f | %.1f%% | %.1f%% | %d |", th, 100*float64(covered)/float64(len(conf)), 100*acc, covered))
+	}
+	return out, nil
+}
+
+func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+func main() {
+	shared := os.Getenv("SIFT_SHARED_DATA")
+	rulesPath := flag.String("rules", filepath.Join(shared, "alert-rules", "awesome-prometheus-alerts.yml"), "awesome-prometheus-alerts rules file")
+	variants := flag.Int("variants", 4, "incidents per rule (train and test)")
+	testShare := flag.Float64("test-share", 0.25, "share of rules held out for test")
+	seed := flag.Int64("seed", 1, "random seed")
+	k := flag.Int("k", 10, "kNN k")
+	threshold := flag.Float64("threshold", 0.6, "chosen confidence threshold (classify.knn.min_confidence)")
+	latencyN := flag.Int("latency-n", 100000, "past incidents indexed for the latency benchmark (0 skips it)")
+	queries := flag.Int("queries", 2000, "incidents classified in the latency benchmark")
+	indexDir := flag.String("index-dir", "", "directory for the on-disk latency index (default: a temporary directory, removed)")
+	flag.Parse()
+	if shared == "" && !flag.CommandLine.Parsed() {
+		fmt.Fprintln(os.Stderr, "SIFT_SHARED_DATA not set")
+	}
+	rules, err := loadRules(*rulesPath)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "classifyeval: %v (set SIFT_SHARED_DATA or -rules)\n", err)
+		os.Exit(2)
+	}
+	train, test := split(rules, *testShare, *seed)
+	teams := map[string]int{}
+	for _, r := range rules {
+		teams[r.Team]++
+	}
+	fmt.Printf("# classifyeval\n\n%d rules (%d train, %d test, split by rule), %d teams, %d incidents per rule, k=%d\n\n",
+		len(rules), len(train), len(test), len(teams), *variants, *k)
+	var tn []string
+	for t := range teams {
+		tn = append(tn, t)
+	}
+	sort.Slice(tn, func(i, j int) bool { return teams[tn[i]] > teams[tn[j]] || (teams[tn[i]] == teams[tn[j]] && tn[i] < tn[j]) })
+	fmt.Print("Rules per team:")
+	for _, t := range tn {
+		fmt.Printf(" %s %d,", t, teams[t])
+	}
+	fmt.Println()
+	thresholds := []float64{0, 0.4, 0.5, *threshold, 0.7, 0.8, 0.9}
+	sort.Float64s(thresholds)
+	for _, withLabels := range []bool{true, false} {
+		name := "alert text + labels (service, job, instance, env, region, severity)"
+		if !withLabels {
+			name = "alert text only (alertname, summary; no service/job labels)"
+		}
+		start := time.Now()
+		o, err := evaluate(train, test, *variants, *k, *seed, withLabels, thresholds)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "classifyeval: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("\n## %s\n\n%d train incidents, %d test incidents (%.1fs)\n\n", name, o.trainN, o.testN, time.Since(start).Seconds())
+		fmt.Println("| target | kNN accuracy | kNN macro-F1 | majority accuracy | majority macro-F1 |")
+		fmt.Println("|---|---|---|---|---|")
+		fmt.Printf("| team | %s | %s | %s | %s |\n", pct(o.teamKNN.acc), pct(o.teamKNN.macroF1), pct(o.teamBase.acc), pct(o.teamBase.macroF1))
+		fmt.Printf("| category | %s | %s | %s | %s |\n", pct(o.catKNN.acc), pct(o.catKNN.macroF1), pct(o.catBase.acc), pct(o.catBase.macroF1))
+		fmt.Print("\nTeam accuracy at confidence threshold (kNN decides only at or above it):\n\n")
+		fmt.Println("| threshold | coverage | accuracy on covered | incidents covered |")
+		fmt.Println("|---|---|---|---|")
+		for _, r := range o.rows {
+			fmt.Println(r)
+		}
+	}
+	if *latencyN > 0 {
+		if err := latency(rules, *latencyN, *queries, *k, *threshold, *seed, *indexDir); err != nil {
+			fmt.Fprintf(os.Stderr, "classifyeval: latency: %v\n", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir string) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "classifyeval-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	path := filepath.Join(dir, "classify.idx")
+	os.RemoveAll(path)
+	cl, err := classify.New(classify.Config{KNN: classify.KNNConfig{K: k, MinConfidence: threshold, IndexPath: path}})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	rnd := rand.New(rand.NewSource(seed + 7))
+	// generate in chunks so memory stays small; time only the import
+	var built time.Duration
+	imported := 0
+	const chunk = 10000
+	for off := 0; off < n; off += chunk {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		for i := off; i < off+chunk && i < n; i++ {
+			r := rules[rnd.Intn(len(rules))]
+			p := pastRow(r, fmt.Sprintf("H-%d", i), rnd, rnd.Intn(4) != 0)
+			p.Labels["cluster"] = fmt.Sprintf("c%d", rnd.Intn(20))
+			if err := enc.Encode(p); err != nil {
+				return err
+			}
+		}
+		rep, err := cl.ImportReport(&buf, "ndjson")
+		if err != nil {
+			return err
+		}
+		built += rep.Elapsed
+		imported += rep.Imported
+	}
+	count, _ := cl.Count()
+	fmt.Printf("\n## latency (on-disk index, %d past incidents)\n\n", count)
+	fmt.Printf("Index build (import path, NDJSON, batches of 500): %d incidents in %.1fs = %.0f incidents/s\n",
+		imported, built.Seconds(), float64(imported)/built.Seconds())
+	// warm up
+	for i := 0; i < 50; i++ {
+		inc, alerts := incident(rules[rnd.Intn(len(rules))], "W", rnd, true)
+		cl.Classify(inc, alerts)
+	}
+	lat := make([]time.Duration, 0, queries)
+	for i := 0; i < queries; i++ {
+		inc, alerts := incident(rules[rnd.Intn(len(rules))], fmt.Sprintf("Q-%d", i), rnd, i%2 == 0)
+		// a few incidents with several alerts
+		if i%5 == 0 {
+			_, more := incident(rules[rnd.Intn(len(rules))], "", rnd, true)
+			alerts = append(alerts, more...)
+		}
+		t0 := time.Now()
+		res := cl.Classify(inc, alerts)
+		lat = append(lat, time.Since(t0))
+		if len(res.Similar) == 0 {
+			return fmt.Errorf("no similar incident for %s", inc.Title)
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	fmt.Printf("Classify (routes + kNN vote + similar + matrix), %d incidents: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (load average %s)\n",
+		len(lat), ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(lat[len(lat)-1]), loadavg())
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
