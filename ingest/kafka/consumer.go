@@ -141,7 +141,7 @@ func Start(ctx context.Context, cfg Config, dec *ingest.Decoder, sink model.Sink
 		QueueCapacity:     cfg.QueueCapacity,
 		MinBytes:          1,
 		MaxBytes:          cfg.FetchMaxBytes,
-		MaxWait:           500 * time.Millisecond,
+		MaxWait:           time.Second,
 		ReadBatchTimeout:  10 * time.Second,
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		SessionTimeout:    cfg.SessionTimeout,
