@@ -1,12 +1,16 @@
 package classify
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"github.com/sift-aiops/sift/model"
 )
@@ -30,6 +34,8 @@ type Classifier struct {
 	idx    bleve.Index
 	teams  map[string]bool
 	cats   map[string]bool
+
+	analyzer analysis.Analyzer
 }
 
 // New validates cfg and opens the kNN index (cfg.KNN.IndexPath, or in
@@ -47,7 +53,12 @@ func New(cfg Config) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Classifier{cfg: cfg, router: r, idx: idx, teams: set(cfg.Teams), cats: set(cfg.Categories)}, nil
+	an := idx.Mapping().AnalyzerNamed(en.AnalyzerName)
+	if an == nil {
+		idx.Close()
+		return nil, errors.New("classify: english analyzer not registered")
+	}
+	return &Classifier{cfg: cfg, router: r, idx: idx, teams: set(cfg.Teams), cats: set(cfg.Categories), analyzer: an}, nil
 }
 
 // Close closes the index.
@@ -328,7 +339,13 @@ func (c *Classifier) search(q queryText, exclude string, n int) ([]Neighbor, err
 	if n <= 0 {
 		return nil, nil
 	}
-	req := bleve.NewSearchRequestOptions(c.cfg.buildQuery(q, exclude), n, 0, false)
+	qry, _, err := c.buildQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	// the incident itself is filtered out of the hits (cheaper than a
+	// must-not clause on every search)
+	req := bleve.NewSearchRequestOptions(qry, n+1, 0, false)
 	req.Fields = []string{"display", "team", "category", "resolution"}
 	sr, err := c.idx.Search(req)
 	if err != nil {
@@ -336,6 +353,9 @@ func (c *Classifier) search(q queryText, exclude string, n int) ([]Neighbor, err
 	}
 	out := make([]Neighbor, 0, len(sr.Hits))
 	for _, h := range sr.Hits {
+		if h.ID == exclude || len(out) == n {
+			continue
+		}
 		str := func(f string) string { s, _ := h.Fields[f].(string); return s }
 		out = append(out, Neighbor{ID: h.ID, Title: str("display"), Score: h.Score,
 			Team: str("team"), Category: str("category"), Resolution: str("resolution")})
@@ -390,3 +410,21 @@ func (c *Classifier) Learn(inc *model.Incident, alerts []model.AlertState, final
 
 // Forget removes a past incident from the index.
 func (c *Classifier) Forget(id string) error { return c.idx.Delete(id) }
+
+// Compact merges an on-disk index into a single segment, which makes
+// searches on a large index faster; call it after a bulk import (ImportMain
+// does). It is a no-op for an in-memory index.
+func (c *Classifier) Compact(ctx context.Context) error {
+	if c.cfg.KNN.IndexPath == "" {
+		return nil
+	}
+	adv, err := c.idx.Advanced()
+	if err != nil {
+		return err
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	return s.ForceMerge(ctx, nil)
+}

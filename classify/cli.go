@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -29,10 +31,13 @@ func LoadConfigFile(path string) (Config, error) {
 // ParseConfig is LoadConfigFile on the file's content.
 func ParseConfig(data []byte) (Config, error) {
 	var doc struct {
-		Classify Config `yaml:"classify"`
+		Classify Config         `yaml:"classify"`
+		Other    map[string]any `yaml:",inline"` // other sections: not ours
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
-		if err := yaml.Unmarshal(data, &doc); err != nil {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true) // a typo inside classify: is an error, not a silent default
+		if err := dec.Decode(&doc); err != nil {
 			return Config{}, err
 		}
 	}
@@ -348,6 +353,14 @@ func ImportMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "import: %v\n", err)
 		return 2
+	}
+	if rep.Imported > 0 {
+		t0 := time.Now()
+		if err := cl.Compact(context.Background()); err != nil {
+			fmt.Fprintf(stderr, "import: compacting the index: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "compacted the index in %.2fs\n", time.Since(t0).Seconds())
 	}
 	if len(rep.Rejected) > 0 {
 		return 1

@@ -124,6 +124,10 @@ type KNNConfig struct {
 	// IgnoreLabels are labels not indexed (high cardinality, no meaning).
 	// Default: instance, pod, pod_name, container_id, uid, fingerprint.
 	IgnoreLabels []string `yaml:"ignore_labels"`
+	// PostingsBudget bounds the work of one search on a large index: query
+	// terms are used rarest first while the postings they scan stay within
+	// it (default 25000; the 4 rarest terms are always used).
+	PostingsBudget int `yaml:"postings_budget"`
 }
 
 var defaultUrgency = map[string]string{
@@ -193,6 +197,9 @@ func (c Config) WithDefaults() Config {
 	if c.KNN.Similar == 0 {
 		c.KNN.Similar = 5
 	}
+	if c.KNN.PostingsBudget == 0 {
+		c.KNN.PostingsBudget = defaultPostingsBudget
+	}
 	if c.KNN.IgnoreLabels == nil {
 		c.KNN.IgnoreLabels = []string{"instance", "pod", "pod_name", "container_id", "uid", "fingerprint"}
 	}
@@ -257,6 +264,9 @@ func (c Config) Validate() error {
 	}
 	if k.MinConfidence < 0 || k.MinConfidence > 1 {
 		return fmt.Errorf("classify.knn.min_confidence: %v must be between 0 and 1", k.MinConfidence)
+	}
+	if k.PostingsBudget < 0 {
+		return fmt.Errorf("classify.knn.postings_budget: %d must not be negative", k.PostingsBudget)
 	}
 	if k.Similar < 0 {
 		return fmt.Errorf("classify.knn.similar: %d must not be negative", k.Similar)

@@ -1,12 +1,14 @@
 package classify
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -15,8 +17,6 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
-
-	"github.com/sift-aiops/sift/correlate"
 )
 
 // PastIncident is one incident of the history the kNN vote learns from:
@@ -52,19 +52,26 @@ const mappingVersion = "sift-classify-1"
 
 var keyVersion = []byte("sift.classify.mapping")
 
-// Query-time field boosts: alert names and the title say most about what
-// broke; labels say where; free text and resolution notes are weaker.
+// Query-time field boosts: alert names say most about what broke; labels
+// say where; the free text (title, summaries, resolution notes) is weaker.
 const (
-	boostAlerts     = 2.0
-	boostTitle      = 1.5
-	boostLabels     = 1.0
-	boostText       = 1.0
-	boostResolution = 0.5
+	boostAlerts = 2.0
+	boostLabels = 1.0
+	boostText   = 1.0
+)
+
+// Query pruning bounds the work of one search: query terms are taken
+// rarest first (by document frequency), and terms are added while the
+// total postings scanned stay within the budget (the rarest minTerms are
+// always kept). Very common terms (env=prod, "node") have a low BM25 weight
+// anyway; on a large index they are what makes a query slow.
+const (
+	defaultPostingsBudget = 25000
+	minTerms              = 4
 )
 
 type idxDoc struct {
 	Display    string   `json:"display"`
-	Title      string   `json:"title"`
 	Alerts     string   `json:"alerts"`
 	Text       string   `json:"text"`
 	Resolution string   `json:"resolution"`
@@ -103,10 +110,9 @@ func newMapping() mapping.IndexMapping {
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt("display", stored)
 	dm.AddFieldMappingsAt("opened", stored)
-	dm.AddFieldMappingsAt("title", text(false))
+	dm.AddFieldMappingsAt("resolution", stored)
 	dm.AddFieldMappingsAt("alerts", text(false))
 	dm.AddFieldMappingsAt("text", text(false))
-	dm.AddFieldMappingsAt("resolution", text(true))
 	dm.AddFieldMappingsAt("labels", kw(false))
 	dm.AddFieldMappingsAt("team", kw(true))
 	dm.AddFieldMappingsAt("category", kw(true))
@@ -124,7 +130,7 @@ func newMapping() mapping.IndexMapping {
 // camel returns s followed by its CamelCase-split words, so that
 // "KubePodCrashLooping" is found by "crash" as well as by its full name.
 func camel(s string) string {
-	w := correlate.Tokenize(s)
+	w := splitCamel(s)
 	if len(w) == 0 {
 		return s
 	}
@@ -150,9 +156,8 @@ func (c *Config) toDoc(p *PastIncident, extra []string) idxDoc {
 	}
 	d := idxDoc{
 		Display:    p.Title,
-		Title:      camel(p.Title),
 		Alerts:     strings.Join(names, " "),
-		Text:       camel(p.Description + " " + p.Service),
+		Text:       camel(p.Title) + "\n" + camel(p.Description+" "+p.Service) + "\n" + p.Resolution,
 		Resolution: p.Resolution,
 		Labels:     labels,
 		Team:       p.Team,
@@ -199,40 +204,82 @@ type queryText struct {
 	labels              []string
 }
 
-func (c *Config) buildQuery(q queryText, exclude string) query.Query {
-	var should []query.Query
-	add := func(field, text string, boost float64) {
+type qterm struct {
+	field string
+	term  string
+	boost float64
+	df    uint64
+}
+
+// buildQuery analyses q into (field, term) pairs, prunes them to the
+// postings budget, rarest first, and returns their disjunction. pruned
+// counts the terms left out.
+func (c *Classifier) buildQuery(q queryText) (qry query.Query, pruned int, err error) {
+	seen := map[[2]string]bool{}
+	var terms []qterm
+	add := func(field, term string, boost float64) {
+		k := [2]string{field, term}
+		if term == "" || seen[k] {
+			return
+		}
+		seen[k] = true
+		terms = append(terms, qterm{field: field, term: term, boost: boost})
+	}
+	analyze := func(field, text string, boost float64) {
 		if strings.TrimSpace(text) == "" {
 			return
 		}
-		m := bleve.NewMatchQuery(text)
-		m.SetField(field)
-		m.Analyzer = en.AnalyzerName
-		m.SetBoost(boost)
-		should = append(should, m)
+		for _, tok := range c.analyzer.Analyze([]byte(text)) {
+			add(field, string(tok.Term), boost)
+		}
 	}
-	add("title", q.title, boostTitle)
-	add("alerts", q.alerts, boostAlerts)
-	all := q.title + " " + q.alerts + " " + q.text
-	add("text", all, boostText)
-	add("resolution", all, boostResolution)
+	analyze("alerts", q.alerts, boostAlerts)
+	analyze("text", q.title+"\n"+q.alerts+"\n"+q.text, boostText)
 	for _, l := range q.labels {
-		t := bleve.NewTermQuery(l)
-		t.SetField("labels")
-		t.SetBoost(boostLabels)
-		should = append(should, t)
+		add("labels", l, boostLabels)
+	}
+	if len(terms) == 0 {
+		return bleve.NewMatchNoneQuery(), 0, nil
+	}
+	adv, err := c.idx.Advanced()
+	if err != nil {
+		return nil, 0, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range terms {
+		tfr, err := r.TermFieldReader(context.Background(), []byte(terms[i].term), terms[i].field, false, false, false)
+		if err != nil {
+			r.Close()
+			return nil, 0, err
+		}
+		terms[i].df = tfr.Count()
+		tfr.Close()
+	}
+	r.Close()
+	sort.SliceStable(terms, func(i, j int) bool { return terms[i].df < terms[j].df })
+	var should []query.Query
+	var budget uint64
+	for i, t := range terms {
+		if t.df == 0 {
+			continue // matches nothing
+		}
+		if i >= minTerms && budget+t.df > uint64(c.cfg.KNN.PostingsBudget) {
+			pruned++
+			continue
+		}
+		budget += t.df
+		tq := bleve.NewTermQuery(t.term)
+		tq.SetField(t.field)
+		tq.SetBoost(t.boost)
+		should = append(should, tq)
 	}
 	if len(should) == 0 {
-		return bleve.NewMatchNoneQuery()
+		return bleve.NewMatchNoneQuery(), pruned, nil
 	}
-	dis := bleve.NewDisjunctionQuery(should...)
-	if exclude == "" {
-		return dis
-	}
-	b := bleve.NewBooleanQuery()
-	b.AddMust(dis)
-	b.AddMustNot(bleve.NewDocIDQuery([]string{exclude}))
-	return b
+	return bleve.NewDisjunctionQuery(should...), pruned, nil
 }
 
 // vote is the outcome of a weighted kNN vote on one field.
@@ -265,4 +312,41 @@ func tally(ns []Neighbor, field func(Neighbor) string) vote {
 		}
 	}
 	return v
+}
+
+// splitCamel returns the words of s, breaking CamelCase
+// ("HTTPServerDown" -> http server down) and non-letters, lower-cased,
+// without duplicates and one-letter words (as correlate.Tokenize does,
+// kept here so that classify does not depend on the correlation engine).
+func splitCamel(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var cur []rune
+	flush := func() {
+		if len(cur) > 1 {
+			w := strings.ToLower(string(cur))
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+		cur = cur[:0]
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		if !unicode.IsLetter(r) {
+			flush()
+			continue
+		}
+		if unicode.IsUpper(r) && len(cur) > 0 {
+			prevLower := unicode.IsLower(cur[len(cur)-1])
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if prevLower || (nextLower && unicode.IsUpper(cur[len(cur)-1])) {
+				flush()
+			}
+		}
+		cur = append(cur, r)
+	}
+	flush()
+	return out
 }

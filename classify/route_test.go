@@ -240,6 +240,9 @@ classify:
 	if _, err := ParseConfig([]byte("classify:\n  knn: [1\n")); err == nil {
 		t.Fatal("broken YAML accepted")
 	}
+	if _, err := ParseConfig([]byte("classify:\n  knn:\n    min_confidnce: 0.5\n")); err == nil || !strings.Contains(err.Error(), "line 3: field min_confidnce not found") {
+		t.Fatalf("typo: %v", err)
+	}
 }
 
 func TestParseLabels(t *testing.T) {
@@ -250,6 +253,20 @@ func TestParseLabels(t *testing.T) {
 	for _, bad := range []string{"", "foo", "1x=y", `a="x`, "a=1,a=2", `a="x"y`} {
 		if _, err := ParseLabels(bad); err == nil {
 			t.Errorf("ParseLabels(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSplitCamel(t *testing.T) {
+	for in, want := range map[string]string{
+		"KubePodCrashLooping":                         "kube pod crash looping",
+		"HTTPServerDown":                              "http server down",
+		"NginxHighHttp5xxErrorRate":                   "nginx high http xx error rate",
+		"mysql_up == 0 on node-a":                     "mysql up on node",
+		"PostgresqlTooManyConnections PostgresqlDown": "postgresql too many connections down",
+	} {
+		if got := strings.Join(splitCamel(in), " "); got != want {
+			t.Errorf("splitCamel(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

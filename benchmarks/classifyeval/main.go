@@ -15,6 +15,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -60,19 +62,19 @@ type rule struct {
 
 // groupTeam maps each group of the rules file to its owning team.
 var groupTeam = map[string]string{
-	"Basic resource monitoring":                 "infra",
-	"Databases":                                 "dba",
-	"Message brokers":                           "messaging",
+	"Basic resource monitoring": "infra",
+	"Databases":                 "dba",
+	"Message brokers":           "messaging",
 	"Proxies, load balancers and service meshes": "web",
-	"Runtimes":                                  "app",
-	"Data engineering":                          "data",
-	"Orchestrators":                             "platform",
-	"CI/CD":                                     "cicd",
-	"Network and security":                      "network",
-	"Storage":                                   "storage",
-	"Cloud providers":                           "cloud",
-	"Observability":                             "observability",
-	"Other":                                     "app",
+	"Runtimes":             "app",
+	"Data engineering":     "data",
+	"Orchestrators":        "platform",
+	"CI/CD":                "cicd",
+	"Network and security": "network",
+	"Storage":              "storage",
+	"Cloud providers":      "cloud",
+	"Observability":        "observability",
+	"Other":                "app",
 }
 
 // serviceTeam overrides the group's team for some services.
@@ -115,7 +117,9 @@ func alertName(s string) string {
 	return b.String()
 }
 
-func slug(s string) string { return strings.Trim(strings.ToLower(nonWord.ReplaceAllString(s, "-")), "-") }
+func slug(s string) string {
+	return strings.Trim(strings.ToLower(nonWord.ReplaceAllString(s, "-")), "-")
+}
 
 func loadRules(path string) ([]rule, error) {
 	data, err := os.ReadFile(path)
@@ -345,6 +349,9 @@ func main() {
 	latencyN := flag.Int("latency-n", 100000, "past incidents indexed for the latency benchmark (0 skips it)")
 	queries := flag.Int("queries", 2000, "incidents classified in the latency benchmark")
 	indexDir := flag.String("index-dir", "", "directory for the on-disk latency index (default: a temporary directory, removed)")
+	reuse := flag.Bool("reuse-index", false, "with -index-dir: reuse an index built by an earlier run instead of rebuilding it")
+	evalQuality := flag.Bool("quality", true, "run the accuracy evaluation")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the latency benchmark's queries here")
 	flag.Parse()
 	if shared == "" && !flag.CommandLine.Parsed() {
 		fmt.Fprintln(os.Stderr, "SIFT_SHARED_DATA not set")
@@ -365,7 +372,9 @@ func main() {
 	for t := range teams {
 		tn = append(tn, t)
 	}
-	sort.Slice(tn, func(i, j int) bool { return teams[tn[i]] > teams[tn[j]] || (teams[tn[i]] == teams[tn[j]] && tn[i] < tn[j]) })
+	sort.Slice(tn, func(i, j int) bool {
+		return teams[tn[i]] > teams[tn[j]] || (teams[tn[i]] == teams[tn[j]] && tn[i] < tn[j])
+	})
 	fmt.Print("Rules per team:")
 	for _, t := range tn {
 		fmt.Printf(" %s %d,", t, teams[t])
@@ -374,6 +383,9 @@ func main() {
 	thresholds := []float64{0, 0.4, 0.5, *threshold, 0.7, 0.8, 0.9}
 	sort.Float64s(thresholds)
 	for _, withLabels := range []bool{true, false} {
+		if !*evalQuality {
+			break
+		}
 		name := "alert text + labels (service, job, instance, env, region, severity)"
 		if !withLabels {
 			name = "alert text only (alertname, summary; no service/job labels)"
@@ -397,14 +409,14 @@ func main() {
 		}
 	}
 	if *latencyN > 0 {
-		if err := latency(rules, *latencyN, *queries, *k, *threshold, *seed, *indexDir); err != nil {
+		if err := latency(rules, *latencyN, *queries, *k, *threshold, *seed, *indexDir, *reuse, *cpuProfile); err != nil {
 			fmt.Fprintf(os.Stderr, "classifyeval: latency: %v\n", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir string) error {
+func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir string, reuse bool, profile string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "classifyeval-")
 		if err != nil {
@@ -414,7 +426,9 @@ func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir
 		dir = d
 	}
 	path := filepath.Join(dir, "classify.idx")
-	os.RemoveAll(path)
+	if !reuse {
+		os.RemoveAll(path)
+	}
 	cl, err := classify.New(classify.Config{KNN: classify.KNNConfig{K: k, MinConfidence: threshold, IndexPath: path}})
 	if err != nil {
 		return err
@@ -425,6 +439,9 @@ func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir
 	var built time.Duration
 	imported := 0
 	const chunk = 10000
+	if have, _ := cl.Count(); reuse && have > 0 {
+		n = 0
+	}
 	for off := 0; off < n; off += chunk {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -443,18 +460,39 @@ func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir
 		built += rep.Elapsed
 		imported += rep.Imported
 	}
+	t0 := time.Now()
+	if err := cl.Compact(context.Background()); err != nil {
+		return err
+	}
+	compact := time.Since(t0)
 	count, _ := cl.Count()
 	fmt.Printf("\n## latency (on-disk index, %d past incidents)\n\n", count)
-	fmt.Printf("Index build (import path, NDJSON, batches of 500): %d incidents in %.1fs = %.0f incidents/s\n",
-		imported, built.Seconds(), float64(imported)/built.Seconds())
+	if imported > 0 {
+		fmt.Printf("Index build (import path, NDJSON, batches of 500): %d incidents in %.1fs = %.0f incidents/s\n",
+			imported, built.Seconds(), float64(imported)/built.Seconds())
+	}
+	fmt.Printf("Compaction to one segment (Classifier.Compact, run by sift import): %.1fs\n", compact.Seconds())
 	// warm up
 	for i := 0; i < 50; i++ {
 		inc, alerts := incident(rules[rnd.Intn(len(rules))], "W", rnd, true)
 		cl.Classify(inc, alerts)
 	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	lat := make([]time.Duration, 0, queries)
+	right, decided, decidedRight := 0, 0, 0
 	for i := 0; i < queries; i++ {
-		inc, alerts := incident(rules[rnd.Intn(len(rules))], fmt.Sprintf("Q-%d", i), rnd, i%2 == 0)
+		r := rules[rnd.Intn(len(rules))]
+		inc, alerts := incident(r, fmt.Sprintf("Q-%d", i), rnd, i%2 == 0)
 		// a few incidents with several alerts
 		if i%5 == 0 {
 			_, more := incident(rules[rnd.Intn(len(rules))], "", rnd, true)
@@ -466,11 +504,22 @@ func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir
 		if len(res.Similar) == 0 {
 			return fmt.Errorf("no similar incident for %s", inc.Title)
 		}
+		if len(res.Similar) > 0 && res.Similar[0].Team == r.Team {
+			right++
+		}
+		if strings.HasPrefix(res.Sources[0], "team: kNN") {
+			decided++
+			if res.Team == r.Team {
+				decidedRight++
+			}
+		}
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 	fmt.Printf("Classify (routes + kNN vote + similar + matrix), %d incidents: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (load average %s)\n",
 		len(lat), ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(lat[len(lat)-1]), loadavg())
+	fmt.Printf("Sanity on the same queries (rules are in this index; every 5th incident also has an alert of another rule): top neighbour's team right %.1f%%; kNN decided (confidence >= %.2f) %.1f%%, right on %.1f%% of those\n",
+		100*float64(right)/float64(len(lat)), threshold, 100*float64(decided)/float64(len(lat)), 100*float64(decidedRight)/float64(max(decided, 1)))
 	return nil
 }
 
