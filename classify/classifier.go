@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -36,6 +37,7 @@ type Classifier struct {
 	cats   map[string]bool
 
 	analyzer analysis.Analyzer
+	tmp      string // temporary index directory (no index_path), removed by Close
 }
 
 // New validates cfg and opens the kNN index (cfg.KNN.IndexPath, or in
@@ -49,20 +51,31 @@ func New(cfg Config) (*Classifier, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	idx, err := openIndex(cfg.KNN.IndexPath)
+	idx, tmp, err := openIndex(cfg.KNN.IndexPath)
 	if err != nil {
 		return nil, err
 	}
 	an := idx.Mapping().AnalyzerNamed(en.AnalyzerName)
 	if an == nil {
 		idx.Close()
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
 		return nil, errors.New("classify: english analyzer not registered")
 	}
-	return &Classifier{cfg: cfg, router: r, idx: idx, teams: set(cfg.Teams), cats: set(cfg.Categories), analyzer: an}, nil
+	return &Classifier{cfg: cfg, router: r, idx: idx, tmp: tmp, teams: set(cfg.Teams), cats: set(cfg.Categories), analyzer: an}, nil
 }
 
-// Close closes the index.
-func (c *Classifier) Close() error { return c.idx.Close() }
+// Close closes the index (and removes it when it was temporary).
+func (c *Classifier) Close() error {
+	err := c.idx.Close()
+	if c.tmp != "" {
+		if rerr := os.RemoveAll(c.tmp); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
 
 // Config returns the configuration in use (with defaults).
 func (c *Classifier) Config() Config { return c.cfg }
@@ -413,11 +426,8 @@ func (c *Classifier) Forget(id string) error { return c.idx.Delete(id) }
 
 // Compact merges an on-disk index into a single segment, which makes
 // searches on a large index faster; call it after a bulk import (ImportMain
-// does). It is a no-op for an in-memory index.
+// does).
 func (c *Classifier) Compact(ctx context.Context) error {
-	if c.cfg.KNN.IndexPath == "" {
-		return nil
-	}
 	adv, err := c.idx.Advanced()
 	if err != nil {
 		return err

@@ -117,7 +117,8 @@ type KNNConfig struct {
 	// MinConfidence is the share of the weighted vote the winner needs for
 	// kNN to decide (default 0.6).
 	MinConfidence float64 `yaml:"min_confidence"`
-	// IndexPath is the on-disk bleve index; empty keeps it in memory.
+	// IndexPath is the on-disk bleve index. Empty: a temporary index,
+	// removed at Close (nothing learned survives a restart).
 	IndexPath string `yaml:"index_path"`
 	// Similar is how many similar past incidents a result lists (default 5).
 	Similar int `yaml:"similar"`

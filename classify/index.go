@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -169,12 +170,29 @@ func (c *Config) toDoc(p *PastIncident, extra []string) idxDoc {
 	return d
 }
 
-// openIndex opens the on-disk index at path (creating it if missing) or,
-// with an empty path, a new in-memory one.
-func openIndex(path string) (bleve.Index, error) {
+// openIndex opens the on-disk index at path (creating it if missing).
+// With an empty path it creates a throw-away index in a new temporary
+// directory (tmp, removed by Close): bleve's in-memory scorch never merges
+// its segments, so an index fed one incident at a time by Learn would get
+// slower with every incident.
+func openIndex(path string) (idx bleve.Index, tmp string, err error) {
 	if path == "" {
-		return bleve.NewUsing("", newMapping(), scorch.Name, scorch.Name, nil)
+		tmp, err = os.MkdirTemp("", "sift-classify-")
+		if err != nil {
+			return nil, "", fmt.Errorf("classify: temporary index: %w", err)
+		}
+		idx, err = bleve.NewUsing(filepath.Join(tmp, "index"), newMapping(), scorch.Name, scorch.Name, nil)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, "", fmt.Errorf("classify: temporary index: %w", err)
+		}
+		return idx, tmp, nil
 	}
+	idx, err = openPath(path)
+	return idx, "", err
+}
+
+func openPath(path string) (bleve.Index, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		idx, err := bleve.New(path, newMapping())
 		if err != nil {
