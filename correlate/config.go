@@ -53,6 +53,11 @@ func ParseDuration(s string) (time.Duration, error) {
 type Config struct {
 	// Window is how far apart alerts can start and still join one incident.
 	Window Duration `yaml:"window"`
+	// Horizon bounds how long after an incident started an alert can still
+	// join it through topology, infrastructure or text (group_by matches
+	// join for as long as the group fires). It stops long incidents from
+	// chaining unrelated faults together. Default: 3 × window.
+	Horizon Duration `yaml:"horizon"`
 	// GroupBy lists the labels whose equal values group alerts (like
 	// Alertmanager's group_by).
 	GroupBy []string `yaml:"group_by"`
@@ -94,6 +99,9 @@ func (c Config) WithDefaults() Config {
 	if c.Window == 0 {
 		c.Window = Duration(5 * time.Minute)
 	}
+	if c.Horizon == 0 {
+		c.Horizon = 3 * c.Window
+	}
 	if c.GroupBy == nil {
 		c.GroupBy = []string{"alertname", "service"}
 	}
@@ -132,6 +140,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Window < 0:
 		return fmt.Errorf("correlate.window: must not be negative")
+	case c.Horizon < 0:
+		return fmt.Errorf("correlate.horizon: must not be negative")
 	case c.MaxHops < 0:
 		return fmt.Errorf("correlate.max_hops: must not be negative")
 	case c.TextThreshold < 0 || c.TextThreshold > 1:

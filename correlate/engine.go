@@ -35,6 +35,8 @@ type alertRec struct {
 	inc          *incident
 	service      string // value of the topology label
 	hostLevel    bool   // has no topology label: an alert on infrastructure
+	gkey         string // group key (see groupKey), if hasGkey
+	hasGkey      bool
 	tokens       []string
 }
 
@@ -50,6 +52,13 @@ type incident struct {
 	infra        map[string]bool         // "label=value" of host-level members
 	tokens       map[string]struct{}
 	rootAlert    string
+	// evidence: episode starts of members, by what they show:
+	// "s:<service>", "h:<label>=<value>" (host-level member on it),
+	// "o:<label>=<value>" (any member on it). Correlation joins an alert
+	// only on evidence that started close to it in time.
+	evidence  map[string][]time.Time
+	groupLast map[string]time.Time // group key -> last notification of a member with it
+	lastStart time.Time            // latest episode start of any member
 }
 
 // Engine deduplicates and correlates alerts. It is not safe for concurrent
@@ -175,8 +184,7 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 	rec := e.alerts[fp]
 	if rec == nil {
 		rec = &alertRec{fp: fp, alert: *a, firstSeen: at, status: model.StatusResolved}
-		rec.service = a.Labels[e.topo.Label]
-		rec.hostLevel = rec.service == ""
+		e.initRec(rec)
 		e.alerts[fp] = rec
 	} else {
 		e.stats.Deduplicated++
@@ -196,6 +204,9 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 		}
 		if inc := rec.inc; inc != nil && inc.Status != model.IncidentResolved {
 			inc.lastActivity = at
+			if rec.hasGkey {
+				inc.groupLast[rec.gkey] = at
+			}
 		}
 	case resolved:
 		// A resolution of an alert that is not firing: remember it, nothing more.
@@ -210,6 +221,12 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 	}
 }
 
+func (e *Engine) initRec(rec *alertRec) {
+	rec.service = rec.alert.Labels[e.topo.Label]
+	rec.hostLevel = rec.service == ""
+	rec.gkey, rec.hasGkey = e.groupKey(rec.alert.Labels)
+}
+
 func (e *Engine) pushExpiry(rec *alertRec) {
 	if !rec.alert.EndsAt.IsZero() {
 		heap.Push(&e.expiry, expiryItem{at: rec.alert.EndsAt, fp: rec.fp})
@@ -218,6 +235,7 @@ func (e *Engine) pushExpiry(rec *alertRec) {
 
 // fire handles an alert that starts firing (first time or again).
 func (e *Engine) fire(rec *alertRec, start, at time.Time) {
+	prevEnd := rec.resolvedAt
 	rec.status = model.StatusFiring
 	rec.episodeStart = start
 	rec.resolvedAt = time.Time{}
@@ -236,17 +254,20 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	rec.flapping = e.cfg.FlapCount > 0 && len(rec.fires) > e.cfg.FlapCount
 
 	if inc := rec.inc; inc != nil && e.incs[inc.ID] == inc {
+		grace := time.Duration(e.cfg.ReopenGrace)
+		soon := !prevEnd.IsZero() && start.Sub(prevEnd) <= grace
 		switch {
-		case inc.Status != model.IncidentResolved:
+		case inc.Status != model.IncidentResolved && (soon || rec.flapping):
 			inc.firing++
 			inc.lastActivity = at
 			e.touchSpan(inc, rec)
+			e.newEpisode(inc, rec, model.Reason{Kind: model.ReasonFlap, Score: 1, Detail: "fired again while its incident is open"}, at)
 			if rec.flapping && !wasFlapping {
 				e.timeline(inc, at, "flapping", rec.alert.Name()+" is flapping")
 				e.event(model.EventUpdated, inc, at)
 			}
 			return
-		case !inc.manual && (start.Sub(inc.ResolvedAt) <= time.Duration(e.cfg.ReopenGrace) || rec.flapping):
+		case inc.Status == model.IncidentResolved && !inc.manual && (start.Sub(inc.ResolvedAt) <= grace || rec.flapping):
 			inc.firing++
 			inc.lastActivity = at
 			inc.Status = model.IncidentOpen
@@ -258,6 +279,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 				why = "flapping alert fired again"
 			}
 			e.timeline(inc, at, "reopened", rec.alert.Name()+" "+why)
+			e.newEpisode(inc, rec, model.Reason{Kind: model.ReasonFlap, Score: 1, Detail: why}, at)
 			e.index(inc, rec)
 			e.open = append(e.open, inc)
 			e.stats.IncidentsReopened++
@@ -302,19 +324,18 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-// within reports whether t lies in [first-window, last+window].
-func (e *Engine) within(t time.Time, span [2]time.Time) (time.Duration, bool) {
+// closest reports the smallest distance between t and the evidence starts,
+// and whether it is within the window.
+func (e *Engine) closest(t time.Time, starts []time.Time) (time.Duration, bool) {
 	w := time.Duration(e.cfg.Window)
-	if t.Before(span[0].Add(-w)) || t.After(span[1].Add(w)) {
-		return 0, false
+	best, ok := time.Duration(0), false
+	for _, s := range starts {
+		d := absDur(t.Sub(s))
+		if d <= w && (!ok || d < best) {
+			best, ok = d, true
+		}
 	}
-	switch {
-	case t.Before(span[0]):
-		return span[0].Sub(t), true
-	case t.After(span[1]):
-		return t.Sub(span[1]), true
-	}
-	return 0, true
+	return best, ok
 }
 
 // match finds the incident rec should join and why; absorb lists other
@@ -322,7 +343,11 @@ func (e *Engine) within(t time.Time, span [2]time.Time) (time.Duration, bool) {
 // pulling in the incidents of services on that host).
 func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*incident) {
 	var best candidate
+	horizon := time.Duration(e.cfg.Horizon)
 	consider := func(c candidate) {
+		if c.reason.Kind != model.ReasonGroup && t.Sub(c.inc.OpenedAt) > horizon {
+			return // too long after the incident began to share its cause
+		}
 		if best.inc == nil || better(c, best) {
 			best = c
 		}
@@ -330,43 +355,52 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	w := time.Duration(e.cfg.Window)
 
 	// 1. Label grouping.
-	if key, ok := e.groupKey(rec.alert.Labels); ok {
-		if inc := e.byGroup[key]; inc != nil && inc.Status != model.IncidentResolved && !t.After(inc.lastActivity.Add(w)) {
-			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.lastActivity)), reason: model.Reason{
+	if rec.hasGkey {
+		if inc := e.byGroup[rec.gkey]; inc != nil && inc.Status != model.IncidentResolved && !t.After(inc.groupLast[rec.gkey].Add(w)) {
+			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.groupLast[rec.gkey])), reason: model.Reason{
 				Kind: model.ReasonGroup, Score: 1,
 				Detail: fmt.Sprintf("same %s as %s", e.describeGroup(rec.alert.Labels), inc.ID),
 			}})
 		}
 	}
 
-	// 2. Service topology.
-	if rec.service != "" {
-		if _, known := e.near.down[rec.service]; known || len(e.topo.DependsOn) > 0 {
-			for _, other := range append(e.near.related(rec.service), rec.service) {
-				hops, _ := e.near.distance(rec.service, other)
-				for _, inc := range e.byService[other] {
-					if inc.Status == model.IncidentResolved {
-						continue
-					}
-					gap, ok := e.within(t, inc.svcSpan[other])
-					if !ok {
-						continue
-					}
-					var score float64
-					var detail string
-					switch {
-					case hops == 0:
-						score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
-					default:
-						score = 0.9 - 0.15*float64(hops-1)
-						if h, down := e.near.dependsOn(rec.service, other); down {
-							detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", rec.service, other, h, plural(h), inc.ID)
-						} else {
-							detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", other, rec.service, hops, plural(hops), inc.ID)
-						}
-					}
-					consider(candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonTopology, Score: score, Detail: detail}})
+	// 2. Service topology. Failures propagate to callers as symptoms
+	// (errors, latency, timeouts): a caller's symptom alert joins the
+	// incident of a service it depends on. An alert on a dependency joins
+	// only if the incident's root cause depends on it (it may be the real
+	// root). Siblings that merely share a dependency are not related.
+	if rec.service != "" && len(e.topo.DependsOn) > 0 {
+		symptom := e.isSymptom(rec)
+		for _, other := range append(e.near.related(rec.service), rec.service) {
+			for _, inc := range e.byService[other] {
+				if inc.Status == model.IncidentResolved {
+					continue
 				}
+				gap, ok := e.closest(t, inc.evidence["s:"+other])
+				if !ok {
+					continue
+				}
+				var score float64
+				var detail string
+				if other == rec.service {
+					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
+				} else if h, calls := e.near.dependsOn(rec.service, other); calls {
+					if !symptom {
+						continue
+					}
+					score = 0.9 - 0.15*float64(h-1)
+					detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", rec.service, other, h, plural(h), inc.ID)
+				} else if h, under := e.near.dependsOn(other, rec.service); under {
+					root := inc.RootCause.Service
+					if _, rootDepends := e.full.dependsOn(root, rec.service); root != other && !rootDepends {
+						continue
+					}
+					score = 0.8 - 0.15*float64(h-1)
+					detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", other, rec.service, h, plural(h), inc.ID)
+				} else {
+					continue
+				}
+				consider(candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonTopology, Score: score, Detail: detail}})
 			}
 		}
 	}
@@ -383,10 +417,13 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 			if inc.Status == model.IncidentResolved {
 				continue
 			}
-			if !rec.hostLevel && !inc.infra[key] {
-				continue // two services that merely share a host
+			// A service alert joins only the host's own alert; a host alert
+			// joins whatever started on the host around the same time.
+			ev := "h:" + key
+			if rec.hostLevel {
+				ev = "o:" + key
 			}
-			gap, ok := e.within(t, [2]time.Time{inc.OpenedAt, inc.lastActivity})
+			gap, ok := e.closest(t, inc.evidence[ev])
 			if !ok {
 				continue
 			}
@@ -412,7 +449,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 			if inc.Status == model.IncidentResolved {
 				continue
 			}
-			if t.After(inc.lastActivity.Add(w)) || t.Before(inc.OpenedAt.Add(-w)) {
+			if absDur(t.Sub(inc.lastStart)) > w {
 				continue
 			}
 			sim := jaccard(tokens, inc.tokens)
@@ -459,18 +496,19 @@ func (e *Engine) groupKey(ls model.LabelSet) (string, bool) {
 	if len(e.cfg.GroupBy) == 0 {
 		return "", false
 	}
+	// Every group_by label must be present: an alert without the service
+	// label is not "the same service" as another one without it.
 	b := e.groupBuf[:0]
-	any := false
 	for _, l := range e.cfg.GroupBy {
 		v := ls[l]
-		if v != "" {
-			any = true
+		if v == "" {
+			return "", false
 		}
 		b = append(b, v...)
 		b = append(b, 0xff)
 	}
 	e.groupBuf = b
-	return string(b), any
+	return string(b), true
 }
 
 func (e *Engine) describeGroup(ls model.LabelSet) string {
@@ -489,8 +527,10 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) {
 		seq:     e.nextInc,
 		members: map[model.Fingerprint]*alertRec{},
 		svcSpan: map[string][2]time.Time{},
-		infra:   map[string]bool{},
-		tokens:  map[string]struct{}{},
+		infra:     map[string]bool{},
+		tokens:    map[string]struct{}{},
+		evidence:  map[string][]time.Time{},
+		groupLast: map[string]time.Time{},
 	}
 	inc.ID = fmt.Sprintf("INC-%d", e.nextInc)
 	inc.Status = model.IncidentOpen
@@ -515,9 +555,6 @@ func (e *Engine) join(inc *incident, rec *alertRec, why model.Reason, at time.Ti
 }
 
 func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at time.Time) {
-	if old := rec.inc; old != nil && old != inc {
-		delete(old.members, rec.fp)
-	}
 	rec.inc = inc
 	if _, dup := inc.members[rec.fp]; !dup {
 		inc.Members = append(inc.Members, model.Member{
@@ -525,6 +562,9 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 		})
 	}
 	inc.members[rec.fp] = rec
+	if rec.hasGkey {
+		inc.groupLast[rec.gkey] = at
+	}
 	if rec.status == model.StatusFiring {
 		inc.firing++
 	}
@@ -537,10 +577,49 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 	e.index(inc, rec)
 }
 
+// newEpisode records that a member fired again (a new episode of the
+// same alert) in inc, keeping the membership history.
+func (e *Engine) newEpisode(inc *incident, rec *alertRec, why model.Reason, at time.Time) {
+	inc.Members = append(inc.Members, model.Member{
+		Fingerprint: rec.fp, Name: rec.alert.Name(), Service: rec.service, JoinedAt: at, Reason: why,
+	})
+	if rec.hasGkey {
+		inc.groupLast[rec.gkey] = at
+	}
+	e.index(inc, rec)
+}
+
+const maxEvidence = 32
+
+func addEvidence(inc *incident, key string, t time.Time) {
+	list := inc.evidence[key]
+	for _, s := range list {
+		if s.Equal(t) {
+			return
+		}
+	}
+	if len(list) >= maxEvidence {
+		list = append(list[:0], list[1:]...)
+	}
+	inc.evidence[key] = append(list, t)
+}
+
 func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
+	if rec.episodeStart.After(inc.lastStart) {
+		inc.lastStart = rec.episodeStart
+	}
+	for _, l := range e.cfg.InfraLabels {
+		if v := rec.alert.Labels[l]; v != "" {
+			addEvidence(inc, "o:"+l+"="+v, rec.episodeStart)
+			if rec.hostLevel {
+				addEvidence(inc, "h:"+l+"="+v, rec.episodeStart)
+			}
+		}
+	}
 	if rec.service == "" {
 		return
 	}
+	addEvidence(inc, "s:"+rec.service, rec.episodeStart)
 	s, ok := inc.svcSpan[rec.service]
 	if !ok || rec.episodeStart.Before(s[0]) {
 		s[0] = rec.episodeStart
@@ -553,8 +632,8 @@ func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
 
 // index makes inc findable by rec's group key, service and infrastructure.
 func (e *Engine) index(inc *incident, rec *alertRec) {
-	if key, ok := e.groupKey(rec.alert.Labels); ok {
-		e.byGroup[key] = inc
+	if rec.hasGkey {
+		e.byGroup[rec.gkey] = inc
 	}
 	if rec.service != "" {
 		e.byService[rec.service] = addOnce(e.byService[rec.service], inc)
@@ -594,6 +673,10 @@ func (e *Engine) merge(dst, src *incident, why model.Reason, at time.Time) {
 		r := why
 		r.Detail = fmt.Sprintf("merged from %s: %s", src.ID, why.Detail)
 		e.addMember(dst, rec, r, at)
+	}
+	src.Members = src.Members[:0]
+	for fp := range src.members {
+		delete(src.members, fp)
 	}
 	if src.OpenedAt.Before(dst.OpenedAt) {
 		dst.OpenedAt = src.OpenedAt

@@ -21,14 +21,6 @@ func (e *Engine) export(inc *incident) *model.Incident {
 		cl.Sources = append([]string(nil), cl.Sources...)
 		c.Class = &cl
 	}
-	// A member that moved to another incident (merge) is no longer ours.
-	keep := c.Members[:0]
-	for _, m := range c.Members {
-		if inc.members[m.Fingerprint] != nil {
-			keep = append(keep, m)
-		}
-	}
-	c.Members = keep
 	return &c
 }
 
@@ -48,8 +40,10 @@ func (e *Engine) IncidentAlerts(id string) []model.AlertState {
 		return nil
 	}
 	out := make([]model.AlertState, 0, len(inc.members))
+	seen := map[model.Fingerprint]bool{}
 	for _, m := range inc.Members {
-		if rec := inc.members[m.Fingerprint]; rec != nil {
+		if rec := inc.members[m.Fingerprint]; rec != nil && !seen[m.Fingerprint] {
+			seen[m.Fingerprint] = true
 			out = append(out, rec.state())
 		}
 	}

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"container/heap"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -34,6 +35,9 @@ type snapIncident struct {
 	SvcSpan      map[string][2]time.Time `json:"svcSpan,omitempty"`
 	Infra        []string                `json:"infra,omitempty"`
 	RootAlert    string                  `json:"rootAlert,omitempty"`
+	Evidence     map[string][]time.Time  `json:"evidence,omitempty"`
+	GroupLast    map[string]time.Time    `json:"groupLast,omitempty"` // hex(group key) -> time
+	LastStart    time.Time               `json:"lastStart"`
 }
 
 type snapshot struct {
@@ -59,7 +63,11 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			continue
 		}
 		si := snapIncident{Incident: inc.Incident, Seq: inc.seq, Firing: inc.firing, LastActivity: inc.lastActivity,
-			Manual: inc.manual, SvcSpan: inc.svcSpan, RootAlert: inc.rootAlert}
+			Manual: inc.manual, SvcSpan: inc.svcSpan, RootAlert: inc.rootAlert, Evidence: inc.evidence, LastStart: inc.lastStart,
+			GroupLast: map[string]time.Time{}}
+		for k, v := range inc.groupLast {
+			si.GroupLast[fmt.Sprintf("%x", k)] = v
+		}
 		for k := range inc.infra {
 			si.Infra = append(si.Infra, k)
 		}
@@ -100,7 +108,17 @@ func (e *Engine) Restore(data []byte) error {
 	for _, si := range s.Incidents {
 		inc := &incident{Incident: si.Incident, seq: si.Seq, firing: si.Firing, lastActivity: si.LastActivity, manual: si.Manual,
 			members: map[model.Fingerprint]*alertRec{}, svcSpan: si.SvcSpan, infra: map[string]bool{}, tokens: map[string]struct{}{},
-			rootAlert: si.RootAlert}
+			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, groupLast: map[string]time.Time{}}
+		if inc.evidence == nil {
+			inc.evidence = map[string][]time.Time{}
+		}
+		for hk, v := range si.GroupLast {
+			k, err := unhex(hk)
+			if err != nil {
+				return err
+			}
+			inc.groupLast[k] = v
+		}
 		if inc.svcSpan == nil {
 			inc.svcSpan = map[string][2]time.Time{}
 		}
@@ -116,8 +134,7 @@ func (e *Engine) Restore(data []byte) error {
 	for _, sa := range s.Alerts {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
 			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping}
-		rec.service = rec.alert.Labels[e.topo.Label]
-		rec.hostLevel = rec.service == ""
+		e.initRec(rec)
 		e.alerts[rec.fp] = rec
 		if inc := e.incs[sa.Incident]; inc != nil {
 			rec.inc = inc
@@ -142,12 +159,12 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	e.byGroup = map[string]*incident{}
 	for hk, id := range s.ByGroup {
-		var k []byte
-		if _, err := fmt.Sscanf(hk, "%x", &k); err != nil && hk != "" {
-			return fmt.Errorf("correlate: snapshot group key %q: %w", hk, err)
+		k, err := unhex(hk)
+		if err != nil {
+			return err
 		}
 		if inc := e.incs[id]; inc != nil {
-			e.byGroup[string(k)] = inc
+			e.byGroup[k] = inc
 		}
 	}
 	for _, inc := range e.order {
@@ -161,4 +178,12 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	heap.Init(&e.expiry)
 	return nil
+}
+
+func unhex(s string) (string, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return "", fmt.Errorf("correlate: snapshot group key %q: %w", s, err)
+	}
+	return string(b), nil
 }

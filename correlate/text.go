@@ -70,3 +70,23 @@ func jaccard(a []string, set map[string]struct{}) float64 {
 	union := len(a) + len(set) - inter
 	return float64(inter) / float64(union)
 }
+
+// symptomWords mark alerts on the golden signals that a failing
+// dependency propagates to its callers: errors, latency, saturation.
+var symptomWords = map[string]bool{
+	"error": true, "errors": true, "5xx": true, "latency": true, "slow": true, "timeout": true, "timeouts": true,
+	"unavailable": true, "upstream": true, "unreachable": true, "refused": true, "circuit": true,
+	"retries": true, "saturation": true, "degraded": true,
+}
+
+// isSymptom reports whether the alert reads like a propagated symptom.
+func (e *Engine) isSymptom(rec *alertRec) bool {
+	for _, w := range e.tokens(rec) {
+		if symptomWords[w] {
+			return true
+		}
+	}
+	// Names like HTTP5xxRate tokenize as "http", "xx": check the raw name too.
+	n := strings.ToLower(rec.alert.Name())
+	return strings.Contains(n, "5xx") || strings.Contains(n, "error")
+}
