@@ -421,3 +421,30 @@ func TestReplayIsDeterministicAndReportsBadLines(t *testing.T) {
 		t.Fatalf("missing input: %d %q", code, errs)
 	}
 }
+
+func TestSplitReplayLineAgreesWithEncodingJSON(t *testing.T) {
+	lines := []string{
+		`{"at":"2026-01-01T00:00:00Z","alert":{"labels":{"alertname":"A}\"{"}}}`,
+		` { "alert" : {"labels":{"a":"[x]"}} , "at" : "2026-01-01T00:00:00Z" } `,
+		`{"at":"2026-01-01T00:00:00Z","extra":[1,{"b":2}],"alert":{"labels":{}}}`,
+		`{"at":"2026-01-01T00:00:00Z","alert":{"labels":{"a":"b"}}`,
+		`{"at":"2026-01-01T00:00:00Z","alert":{"labels":{"a":"b"}}} trailing`,
+		`[1,2]`,
+		`{"at":"2026-01-\u0030","alert":{}}`,
+	}
+	for _, l := range lines {
+		at, alert, ok := splitReplayLine([]byte(l))
+		var want replayLine
+		err := json.Unmarshal([]byte(l), &want)
+		if !ok {
+			continue // the fallback decodes it with encoding/json
+		}
+		if err != nil {
+			t.Errorf("%s: fast path accepted what encoding/json rejects: %v", l, err)
+			continue
+		}
+		if at != want.At || !bytes.Equal(alert, want.Alert) {
+			t.Errorf("%s: got %q %s, want %q %s", l, at, alert, want.At, want.Alert)
+		}
+	}
+}

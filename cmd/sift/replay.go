@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,7 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	input := fs.String("input", "", "replay input, NDJSON: {\"at\": RFC3339, \"alert\": {Alertmanager v2 alert}} per line (- for stdin)")
 	output := fs.String("output", "", "incidents output, NDJSON, one incident per line (- or empty for stdout)")
 	progress := fs.Bool("progress", isTerminal(stderr), "show a progress bar on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -105,6 +107,16 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		outFile = f
 		out = f
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "sift replay: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	var bar *progressBar
@@ -271,7 +283,9 @@ func decodeChunk(c *chunk, dec *ingest.Decoder) {
 			continue
 		}
 		var l replayLine
-		if err := json.Unmarshal(raw, &l); err != nil {
+		if at, alert, ok := splitReplayLine(raw); ok {
+			l.At, l.Alert = at, alert
+		} else if err := json.Unmarshal(raw, &l); err != nil {
 			c.errs = append(c.errs, fmt.Sprintf("line %d: invalid JSON: %v", n, err))
 			continue
 		}
