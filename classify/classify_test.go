@@ -465,7 +465,7 @@ func TestRouteTestMain(t *testing.T) {
 		"1. default > frontend-team",
 		`frontend-team: service=~"checkout|frontend" (service="checkout")`,
 		"-> team=web (from frontend-team) category=availability (from frontend-team) priority=-",
-		"result: team=web category=availability priority=P1",
+		"result (rules, taxonomy, matrix; kNN not consulted): team=web category=availability priority=P1",
 		"team: route frontend-team (alert Foo)",
 		"priority: matrix impact=high urgency=high",
 	} {

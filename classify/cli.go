@@ -238,7 +238,7 @@ func RouteTestMain(args []string, stdout, stderr io.Writer) int {
 	}
 	inc := &model.Incident{}
 	res := cl.Classify(inc, []model.AlertState{{Alert: model.Alert{Labels: labels}, Status: model.StatusFiring}})
-	fmt.Fprintf(stdout, "result: team=%s category=%s priority=%s\n", orDash(res.Team), orDash(res.Category), orDash(res.Priority))
+	fmt.Fprintf(stdout, "result (rules, taxonomy, matrix; kNN not consulted): team=%s category=%s priority=%s\n", orDash(res.Team), orDash(res.Category), orDash(res.Priority))
 	for _, s := range res.Sources {
 		fmt.Fprintf(stdout, "  %s\n", s)
 	}

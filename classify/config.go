@@ -127,7 +127,7 @@ type KNNConfig struct {
 	IgnoreLabels []string `yaml:"ignore_labels"`
 	// PostingsBudget bounds the work of one search on a large index: query
 	// terms are used rarest first while the postings they scan stay within
-	// it (default 25000; the 4 rarest terms are always used).
+	// it (default 12000; the 4 rarest terms are always used).
 	PostingsBudget int `yaml:"postings_budget"`
 }
 

@@ -67,7 +67,7 @@ const (
 // always kept). Very common terms (env=prod, "node") have a low BM25 weight
 // anyway; on a large index they are what makes a query slow.
 const (
-	defaultPostingsBudget = 25000
+	defaultPostingsBudget = 12000
 	minTerms              = 4
 )
 
