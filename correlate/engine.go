@@ -47,14 +47,14 @@ type incident struct {
 	members      map[model.Fingerprint]*alertRec
 	firing       int
 	lastActivity time.Time
-	manual       bool                 // resolved by an agent
+	manual       bool                    // resolved by an agent
 	svcSpan      map[string][2]time.Time // service -> first, last episode start
 	infra        map[string]bool         // "label=value" of host-level members
 	tokens       map[string]struct{}
 	rootAlert    string
 	// evidence: episode starts of members, by what they show:
 	// "s:<service>", "h:<label>=<value>" (host-level member on it),
-	// "o:<label>=<value>" (any member on it). Correlation joins an alert
+	// "v:<label>=<value>" (service member running on it). Correlation joins an alert
 	// only on evidence that started close to it in time.
 	evidence  map[string][]time.Time
 	groupLast map[string]time.Time // group key -> last notification of a member with it
@@ -383,6 +383,11 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 				var score float64
 				var detail string
 				if other == rec.service {
+					// On the failing service itself any alert may be part of the
+					// fault; on a caller only symptoms are explained by it.
+					if !symptom && inc.RootCause.Service != other {
+						continue
+					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
 				} else if h, calls := e.near.dependsOn(rec.service, other); calls {
 					if !symptom {
@@ -418,12 +423,20 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 				continue
 			}
 			// A service alert joins only the host's own alert; a host alert
-			// joins whatever started on the host around the same time.
-			ev := "h:" + key
+			// joins the services that started failing on it around the same
+			// time, and another alert on the host itself only when they are
+			// nearly simultaneous.
+			var gap time.Duration
+			var ok bool
 			if rec.hostLevel {
-				ev = "o:" + key
+				gap, ok = e.closest(t, inc.evidence["v:"+key])
+				if !ok {
+					gap, ok = e.closest(t, inc.evidence["h:"+key])
+					ok = ok && gap <= w/5
+				}
+			} else {
+				gap, ok = e.closest(t, inc.evidence["h:"+key])
 			}
-			gap, ok := e.closest(t, inc.evidence[ev])
 			if !ok {
 				continue
 			}
@@ -449,7 +462,9 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 			if inc.Status == model.IncidentResolved {
 				continue
 			}
-			if absDur(t.Sub(inc.lastStart)) > w {
+			// Alone, text joins only nearly simultaneous alerts (the same
+			// symptom appearing on several services at once).
+			if absDur(t.Sub(inc.lastStart)) > w/5 {
 				continue
 			}
 			sim := jaccard(tokens, inc.tokens)
@@ -524,9 +539,9 @@ func (e *Engine) describeGroup(ls model.LabelSet) string {
 func (e *Engine) openIncident(rec *alertRec, start, at time.Time) {
 	e.nextInc++
 	inc := &incident{
-		seq:     e.nextInc,
-		members: map[model.Fingerprint]*alertRec{},
-		svcSpan: map[string][2]time.Time{},
+		seq:       e.nextInc,
+		members:   map[model.Fingerprint]*alertRec{},
+		svcSpan:   map[string][2]time.Time{},
 		infra:     map[string]bool{},
 		tokens:    map[string]struct{}{},
 		evidence:  map[string][]time.Time{},
@@ -610,9 +625,10 @@ func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
 	}
 	for _, l := range e.cfg.InfraLabels {
 		if v := rec.alert.Labels[l]; v != "" {
-			addEvidence(inc, "o:"+l+"="+v, rec.episodeStart)
 			if rec.hostLevel {
 				addEvidence(inc, "h:"+l+"="+v, rec.episodeStart)
+			} else {
+				addEvidence(inc, "v:"+l+"="+v, rec.episodeStart)
 			}
 		}
 	}

@@ -134,7 +134,7 @@ func TestTwoHopCascadeWithSilentMiddle(t *testing.T) {
 func TestSiblingsAndDistantAlertsStaySeparate(t *testing.T) {
 	e := New(Config{}, boutique())
 	send(e, al("PaymentErrors", "payment"), 0, 0)
-	send(e, al("CatalogErrors", "catalog"), 30*time.Second, 30*time.Second) // no directed path to payment
+	send(e, al("CatalogErrors", "catalog"), 30*time.Second, 30*time.Second)  // no directed path to payment
 	send(e, al("PaymentErrors2", "payment"), 20*time.Minute, 20*time.Minute) // outside the window
 	if n := len(e.All()); n != 3 {
 		t.Fatalf("want 3 incidents, got %s", dump(e.All()))

@@ -41,15 +41,15 @@ type snapIncident struct {
 }
 
 type snapshot struct {
-	Version   int              `json:"version"`
-	Now       time.Time        `json:"now"`
-	LastGC    time.Time        `json:"lastGC"`
-	NextInc   uint64           `json:"nextInc"`
-	NextPrb   uint64           `json:"nextPrb"`
-	Stats     Stats            `json:"stats"`
-	Incidents []snapIncident   `json:"incidents"`
-	Alerts    []snapAlert      `json:"alerts"`
-	Problems  []*model.Problem `json:"problems"`
+	Version   int               `json:"version"`
+	Now       time.Time         `json:"now"`
+	LastGC    time.Time         `json:"lastGC"`
+	NextInc   uint64            `json:"nextInc"`
+	NextPrb   uint64            `json:"nextPrb"`
+	Stats     Stats             `json:"stats"`
+	Incidents []snapIncident    `json:"incidents"`
+	Alerts    []snapAlert       `json:"alerts"`
+	Problems  []*model.Problem  `json:"problems"`
 	ByGroup   map[string]string `json:"byGroup"` // hex(group key) -> incident
 }
 

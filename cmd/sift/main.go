@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/knowledge"
 )
 
@@ -18,6 +19,8 @@ Usage:
   sift replay --config FILE --input alerts.ndjson --output incidents.ndjson
   sift config check FILE
   sift kb search --dir DIR [--limit N] [--json] "text"
+  sift simulate -out DIR [-preset small|week] [-seed N] ...   (alert-storm scenario with ground truth)
+  sift score -dir DIR -output incidents.ndjson [-json FILE]  (correlation-quality scorecard)
   sift version
 
 Run "sift COMMAND --help" for the flags of a command.
@@ -45,6 +48,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return knowledge.SearchMain(args[2:], stdout, stderr)
+	case "simulate":
+		return storm.GenMain(args[1:], stdout, stderr)
+	case "score":
+		return storm.ScoreMain(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sift", version())
 		return 0

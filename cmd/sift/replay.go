@@ -132,7 +132,12 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sift replay: %v\n", err)
 		return 1
 	}
-	incs := eng.All()
+	var incs []*model.Incident
+	for _, inc := range eng.All() {
+		if len(inc.Members) > 0 {
+			incs = append(incs, inc)
+		}
+	}
 	bw := bufio.NewWriterSize(out, 1<<20)
 	if err := writeIncidents(bw, incs); err == nil {
 		err = bw.Flush()
@@ -170,6 +175,9 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func writeIncidents(w io.Writer, incs []*model.Incident) error {
 	enc := json.NewEncoder(w)
 	for _, inc := range incs {
+		if len(inc.Members) == 0 {
+			continue // merged into another incident
+		}
 		o := ReplayIncident{ID: inc.ID, RootCause: inc.RootCause.Service, Evidence: inc.RootCause.Evidence, Title: inc.Title,
 			Status: inc.Status, Severity: inc.Severity, Services: inc.Services, OpenedAt: inc.OpenedAt, Problem: inc.Problem,
 			Class: inc.Class, Alerts: make([]string, 0, len(inc.Members)), Members: make([]ReplayMember, 0, len(inc.Members))}

@@ -1,6 +1,5 @@
 package main
 
-
 // splitReplayLine extracts the raw "at" string and the raw "alert" object
 // of a replay line without a full JSON decode (the alert is decoded and
 // validated by the ingest decoder afterwards). ok is false when the line

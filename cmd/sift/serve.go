@@ -21,9 +21,9 @@ import (
 
 	"github.com/sift-aiops/sift/config"
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/ingest/httpapi"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
-	"github.com/sift-aiops/sift/ingest/httpapi"
 	"github.com/sift-aiops/sift/pipeline"
 	"github.com/sift-aiops/sift/tickets"
 )
