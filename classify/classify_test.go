@@ -550,3 +550,37 @@ func TestImportMain(t *testing.T) {
 		}
 	}
 }
+
+func TestPostingsBudgetPrunesCommonTerms(t *testing.T) {
+	c, err := New(Config{KNN: KNNConfig{PostingsBudget: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := rand.New(rand.NewSource(5))
+	learnCorpus(t, c, r, 10)
+	inc, alerts := genIncident(r, vocab[2], "B1")
+	q := c.queryFor(inc, alerts)
+	_, pruned, err := c.buildQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// severity=critical/warning and service names are in many of the 30
+	// incidents: they go over a budget of 20 postings
+	if pruned == 0 {
+		t.Fatal("nothing pruned with a budget of 20 postings")
+	}
+	c2, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	learnCorpus(t, c2, rand.New(rand.NewSource(5)), 10)
+	if _, p2, _ := c2.buildQuery(q); p2 != 0 {
+		t.Fatalf("default budget pruned %d terms on a 30-incident index", p2)
+	}
+	// the rarest terms still find the right team
+	if res := c.Classify(inc, alerts); res.Team != "web" {
+		t.Fatalf("pruned query: %+v", res.Classification)
+	}
+}
