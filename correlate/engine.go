@@ -396,6 +396,10 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 					score = 0.9 - 0.15*float64(h-1)
 					detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", rec.service, other, h, plural(h), inc.ID)
 				} else if h, under := e.near.dependsOn(other, rec.service); under {
+					// A failing dependency explains only symptoms on its callers.
+					if gap, ok = e.closest(t, inc.evidence["y:"+other]); !ok {
+						continue
+					}
 					root := inc.RootCause.Service
 					if _, rootDepends := e.full.dependsOn(root, rec.service); root != other && !rootDepends {
 						continue
@@ -636,6 +640,9 @@ func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
 		return
 	}
 	addEvidence(inc, "s:"+rec.service, rec.episodeStart)
+	if e.isSymptom(rec) {
+		addEvidence(inc, "y:"+rec.service, rec.episodeStart)
+	}
 	s, ok := inc.svcSpan[rec.service]
 	if !ok || rec.episodeStart.Before(s[0]) {
 		s[0] = rec.episodeStart

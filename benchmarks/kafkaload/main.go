@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -74,6 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	addrs := splitList(*brokers)
 	brokerKind := "external"
+	brokerPID := 0
 	if len(addrs) == 0 {
 		if *inproc {
 			b, err := kafka.StartDevBroker(kafka.DevBrokerOptions{Partitions: *partitions, Topics: []string{*topic}})
@@ -93,6 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 			addrs = a
 			brokerKind = "kfake in a child process"
+			brokerPID = cmd.Process.Pid
 		}
 	}
 
@@ -135,7 +138,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer f.Close()
 	}
+	// Forget the producer's buffers, so that the memory figures are the consumer's.
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
 	cpu0 := cpuTime()
+	bcpu0 := procCPU(brokerPID)
+	var peakHeap uint64
 	start := time.Now()
 	c, err := kafka.Start(ctx, cfg, ingest.NewDecoder(ingest.Config{}), p, p, nil, log)
 	if err != nil {
@@ -161,6 +170,9 @@ loop:
 		}
 		st := c.Stats()
 		el := time.Since(start)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peakHeap = max(peakHeap, ms.HeapInuse)
 		if firstAt == 0 && st.Committed > 0 {
 			firstAt = el
 		}
@@ -174,6 +186,7 @@ loop:
 	}
 	drain := time.Since(start)
 	cpu := cpuTime() - cpu0
+	bcpu := procCPU(brokerPID) - bcpu0
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -196,7 +209,7 @@ loop:
 		ProduceSeconds: produceDur.Seconds(), ProduceRate: float64(total) / produceDur.Seconds(),
 		DrainSeconds: drain.Seconds(), AlertsPerSecond: float64(st.Alerts) / drain.Seconds(),
 		FirstCommitSeconds: firstAt.Seconds(), CPUSeconds: cpu.Seconds(), AlertsPerCPUSecond: float64(st.Alerts) / cpu.Seconds(),
-		PeakRSSMiB: peakRSS() / (1 << 20), Consumed: st.Consumed, Committed: st.Committed, Appended: st.Alerts, Batches: st.Batches,
+		PeakRSSMiB: peakRSS() / (1 << 20), PeakHeapMiB: float64(peakHeap) / (1 << 20), BrokerCPUSeconds: bcpu.Seconds(), Consumed: st.Consumed, Committed: st.Committed, Appended: st.Alerts, Batches: st.Batches,
 		DeadLettered: st.DeadLettered, Skipped: st.Skipped, EngineAlerts: es.Alerts, Deduplicated: es.Deduplicated,
 		Known: known, Firing: firing, Incidents: incidents, Complete: ok && st.Committed >= uint64(msgs), LoadAvg: loadAvg(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Samples: samples,
@@ -241,6 +254,8 @@ type result struct {
 	CPUSeconds         float64  `json:"consumerCPUSeconds"`
 	AlertsPerCPUSecond float64  `json:"alertsPerCPUSecond"`
 	PeakRSSMiB         float64  `json:"peakRSSMiB"`
+	PeakHeapMiB        float64  `json:"peakHeapInuseMiB"`
+	BrokerCPUSeconds   float64  `json:"brokerCPUSeconds"`
 	Consumed           uint64   `json:"consumed"`
 	Committed          uint64   `json:"committed"`
 	Appended           uint64   `json:"appended"`
@@ -265,7 +280,8 @@ func (r result) print(w io.Writer) {
 	fmt.Fprintf(w, "consumer           format=%s batch_size=%d batch_wait=%s durable(fsync)=%v\n", r.Format, r.Batch, r.Wait, r.Durable)
 	fmt.Fprintf(w, "produce            %.2f s (%.0f alerts/s)\n", r.ProduceSeconds, r.ProduceRate)
 	fmt.Fprintf(w, "drain (lag -> 0)   %.2f s  => %.0f alerts/s end to end (first commit after %.2f s)\n", r.DrainSeconds, r.AlertsPerSecond, r.FirstCommitSeconds)
-	fmt.Fprintf(w, "consumer CPU       %.2f s (%.0f alerts per CPU-second), peak RSS %.0f MiB\n", r.CPUSeconds, r.AlertsPerCPUSecond, r.PeakRSSMiB)
+	fmt.Fprintf(w, "consumer CPU       %.2f s (%.0f alerts per CPU-second); broker CPU %.2f s\n", r.CPUSeconds, r.AlertsPerCPUSecond, r.BrokerCPUSeconds)
+	fmt.Fprintf(w, "memory             peak RSS %.0f MiB (includes the journal's bbolt mmap), peak Go heap in use %.0f MiB\n", r.PeakRSSMiB, r.PeakHeapMiB)
 	fmt.Fprintf(w, "counts             consumed=%d committed=%d appended=%d batches=%d dead=%d skipped=%d\n", r.Consumed, r.Committed, r.Appended, r.Batches, r.DeadLettered, r.Skipped)
 	fmt.Fprintf(w, "engine             applied=%d deduplicated=%d known=%d firing=%d incidents=%d\n", r.EngineAlerts, r.Deduplicated, r.Known, r.Firing, r.Incidents)
 	fmt.Fprintf(w, "lag (messages)    ")
@@ -388,7 +404,7 @@ func produce(addrs []string, topic string, msgs, perMsg, distinct int) error {
 		BatchSize: 5000, BatchBytes: 1_000_000, BatchTimeout: 5 * time.Millisecond, AllowAutoTopicCreation: true}
 	defer w.Close()
 	ctx := context.Background()
-	const chunk = 20000
+	chunk := max(1, 20000 / perMsg) // messages per WriteMessages call: ~20000 alerts
 	buf := make([]kafkago.Message, 0, chunk)
 	k := 0
 	for m := 0; m < msgs; m++ {
@@ -431,6 +447,32 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// procCPU returns utime+stime of process pid (0: none) from /proc.
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ = 100 on Linux
+}
+
+// resetPeakRSS resets VmHWM (Linux: write 5 to /proc/self/clear_refs).
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 func peakRSS() float64 {
 	b, err := os.ReadFile("/proc/self/status")

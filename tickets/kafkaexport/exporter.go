@@ -45,11 +45,17 @@
 // # Delivery
 //
 // Export is called by the pipeline after the records that caused the
-// events are durable, one call at a time, in order. Each call is one
-// synchronous produce with acks=all (kafka-go retries 3 times); when it
-// still fails, Export returns the error (the pipeline logs it) and those
-// events are not retried: the incident's next event carries its full
-// state, and GET /api/v1/incidents is the source of truth.
+// events are durable, one call at a time, in order. It encodes the events
+// and queues them (at most QueueSize calls' worth) without waiting for
+// Kafka, so that a slow or unreachable Kafka never holds up alert ingest
+// and correlation. One goroutine produces the queue in order (acks=all),
+// retrying a failed produce with backoff (up to 5 s between tries) until it
+// succeeds: events are delivered at least once and in order per incident.
+// If Kafka stays away until the queue is full, Export drops the new events
+// and returns an error (counted in sift_kafka_incident_events_dropped_total):
+// the incident's next event carries its full state, and
+// GET /api/v1/incidents is the source of truth. Close flushes the queue
+// (waiting up to 10 s).
 package kafkaexport
 
 import (
@@ -58,6 +64,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -86,6 +93,10 @@ type Event struct {
 	Incident *model.Incident `json:"incident"`
 }
 
+// QueueSize is how many Export calls may wait for Kafka before new events
+// are dropped.
+const QueueSize = 4096
+
 // Exporter publishes incident events to Kafka. It implements
 // pipeline.Exporter.
 type Exporter struct {
@@ -94,6 +105,16 @@ type Exporter struct {
 	log       *slog.Logger
 	published *prometheus.CounterVec
 	failed    prometheus.Counter
+	dropped   prometheus.Counter
+	retries   prometheus.Counter
+
+	q         chan []kafkago.Message
+	ctx       context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	mu        sync.RWMutex // guards closed and sends on q
+	closed    bool
 }
 
 // New returns an Exporter for cfg.Brokers and cfg.IncidentsTopic. It
@@ -130,11 +151,19 @@ func New(cfg kafka.Config, reg prometheus.Registerer, log *slog.Logger) (*Export
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sift_kafka_incident_events_published_total",
 			Help: "Incident events published to the Kafka incidents topic.", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}, []string{"type"}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "sift_kafka_incident_events_failed_total",
-			Help: "Incident events that could not be published.", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
+			Help: "Incident events that could not be encoded.", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "sift_kafka_incident_events_dropped_total",
+			Help: "Incident events dropped because Kafka was unreachable until the queue was full.", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "sift_kafka_incident_produce_retries_total",
+			Help: "Failed produce attempts to the incidents topic (retried).", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
+		q:    make(chan []kafkago.Message, QueueSize),
+		done: make(chan struct{}),
 	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if reg != nil {
-		reg.MustRegister(e.published, e.failed)
+		reg.MustRegister(e.published, e.failed, e.dropped, e.retries)
 	}
+	go e.loop()
 	return e, nil
 }
 
@@ -159,7 +188,8 @@ func Encode(ev model.IncidentEvent) (kafkago.Message, error) {
 	}, nil
 }
 
-// Export publishes events in order (implements pipeline.Exporter).
+// Export queues events for publication, in order (implements
+// pipeline.Exporter). It does not wait for Kafka.
 func (e *Exporter) Export(ctx context.Context, events []model.IncidentEvent) error {
 	msgs := make([]kafkago.Message, 0, len(events))
 	var encErr error
@@ -175,17 +205,72 @@ func (e *Exporter) Export(ctx context.Context, events []model.IncidentEvent) err
 	if len(msgs) == 0 {
 		return encErr
 	}
-	if err := e.w.WriteMessages(ctx, msgs...); err != nil {
-		e.failed.Add(float64(len(msgs)))
-		return errors.Join(fmt.Errorf("kafkaexport: publish %d incident events to %s: %w", len(msgs), e.topic, err), encErr)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		e.dropped.Add(float64(len(msgs)))
+		return errors.Join(errors.New("kafkaexport: exporter closed"), encErr)
 	}
-	for _, ev := range events {
-		if ev.Incident != nil && ev.Incident.ID != "" {
-			e.published.WithLabelValues(ev.Type).Inc()
-		}
+	select {
+	case e.q <- msgs:
+		return encErr
+	default:
+		e.dropped.Add(float64(len(msgs)))
+		return errors.Join(fmt.Errorf("kafkaexport: %d incident events dropped: %d batches already wait for Kafka (topic %s)", len(msgs), QueueSize, e.topic), encErr)
 	}
-	return encErr
 }
 
-// Close flushes and closes the producer.
-func (e *Exporter) Close() error { return e.w.Close() }
+func (e *Exporter) loop() {
+	defer close(e.done)
+	for msgs := range e.q {
+		backoff := 100 * time.Millisecond
+		for {
+			err := e.w.WriteMessages(e.ctx, msgs...)
+			if err == nil {
+				for _, m := range msgs {
+					e.published.WithLabelValues(eventType(m)).Inc()
+				}
+				break
+			}
+			if e.ctx.Err() != nil {
+				e.dropped.Add(float64(len(msgs)))
+				break
+			}
+			e.retries.Inc()
+			e.log.Warn("publishing incident events failed; retrying", "events", len(msgs), "err", err, "backoff", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-e.ctx.Done():
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+}
+
+func eventType(m kafkago.Message) string {
+	for _, h := range m.Headers {
+		if h.Key == HeaderEventType {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// Close publishes what is queued (waiting up to 10 s; what is left then is
+// dropped) and closes the producer. Export must not be called after Close.
+func (e *Exporter) Close() error {
+	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		e.closed = true
+		close(e.q)
+		e.mu.Unlock()
+		select {
+		case <-e.done:
+		case <-time.After(10 * time.Second):
+			e.cancel()
+			<-e.done
+		}
+		e.cancel()
+	})
+	return e.w.Close()
+}

@@ -233,3 +233,51 @@ func TestNewRefusesDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreachableKafkaDoesNotBlock: with no broker listening, Export
+// returns at once (events are queued), and once the queue is full new
+// events are dropped with an error and counted, never blocking the pipeline.
+func TestUnreachableKafkaDoesNotBlock(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e, err := New(kafka.Config{Brokers: []string{"127.0.0.1:1"}}, reg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := []model.IncidentEvent{{Type: model.EventOpened, At: time.Now(), Incident: &model.Incident{ID: "INC-1"}}}
+	start := time.Now()
+	var firstErr error
+	n := 0
+	for ; n < QueueSize+10 && firstErr == nil; n++ {
+		firstErr = e.Export(context.Background(), ev)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("%d Export calls took %s with Kafka unreachable; they must not wait for Kafka", n, time.Since(start))
+	}
+	if firstErr == nil {
+		t.Fatalf("no error after %d exports to an unreachable Kafka with a queue of %d", n, QueueSize)
+	}
+	if n < QueueSize {
+		t.Errorf("dropped after only %d exports; the queue holds %d", n, QueueSize)
+	}
+	var dropped float64
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "sift_kafka_incident_events_dropped_total" {
+			dropped = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if dropped < 1 {
+		t.Errorf("sift_kafka_incident_events_dropped_total = %v, want >= 1", dropped)
+	}
+	t.Logf("first drop after %d exports: %v", n, firstErr)
+	done := make(chan struct{})
+	go func() { e.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not return within 20s with Kafka unreachable")
+	}
+	if err := e.Export(context.Background(), ev); err == nil {
+		t.Error("Export after Close must fail")
+	}
+}
