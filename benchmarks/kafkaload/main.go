@@ -404,7 +404,7 @@ func produce(addrs []string, topic string, msgs, perMsg, distinct int) error {
 		BatchSize: 5000, BatchBytes: 1_000_000, BatchTimeout: 5 * time.Millisecond, AllowAutoTopicCreation: true}
 	defer w.Close()
 	ctx := context.Background()
-	chunk := max(1, 20000 / perMsg) // messages per WriteMessages call: ~20000 alerts
+	chunk := max(1, 20000/perMsg) // messages per WriteMessages call: ~20000 alerts
 	buf := make([]kafkago.Message, 0, chunk)
 	k := 0
 	for m := 0; m < msgs; m++ {
