@@ -438,3 +438,15 @@ func (c *Classifier) Compact(ctx context.Context) error {
 	}
 	return s.ForceMerge(ctx, nil)
 }
+
+// CheckLabels reports whether team and category (either may be empty) are
+// in the configured taxonomy (any value is fine when it has none).
+func (c *Classifier) CheckLabels(team, category string) error {
+	if team != "" && len(c.teams) > 0 && !c.teams[team] {
+		return fmt.Errorf("team %q is not one of classify.teams", team)
+	}
+	if category != "" && len(c.cats) > 0 && !c.cats[category] {
+		return fmt.Errorf("category %q is not one of classify.categories", category)
+	}
+	return nil
+}

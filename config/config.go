@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/knowledge"
@@ -33,6 +34,7 @@ type Config struct {
 	Correlate correlate.Config   `yaml:"correlate"`
 	Topology  correlate.Topology `yaml:"topology"`
 	Knowledge knowledge.Config   `yaml:"knowledge"`
+	Classify  classify.Config    `yaml:"classify"`
 }
 
 // Default returns the configuration used when no file is given.
@@ -144,6 +146,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Knowledge.Validate(); err != nil {
+		return err
+	}
+	if err := c.Classify.Validate(); err != nil {
 		return err
 	}
 	if c.Listen != "" && !strings.Contains(c.Listen, ":") {

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/sift-aiops/sift/benchmarks/storm"
+	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/knowledge"
 )
 
@@ -19,6 +20,8 @@ Usage:
   sift replay --config FILE --input alerts.ndjson --output incidents.ndjson
   sift config check FILE
   sift kb search --dir DIR [--limit N] [--json] "text"
+  sift route test --config FILE --labels 'alertname=X,service=Y'   (which route matches and why)
+  sift import --config FILE --format csv|ndjson FILE             (load historical tickets)
   sift simulate -out DIR [-preset small|week] [-seed N] ...   (alert-storm scenario with ground truth)
   sift score -dir DIR -output incidents.ndjson [-json FILE]  (correlation-quality scorecard)
   sift version
@@ -48,6 +51,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return knowledge.SearchMain(args[2:], stdout, stderr)
+	case "route":
+		if len(args) < 2 || args[1] != "test" {
+			fmt.Fprintln(stderr, "usage: sift route test --config FILE --labels 'name=value,...'")
+			return 2
+		}
+		return classify.RouteTestMain(args[2:], stdout, stderr)
+	case "import":
+		return classify.ImportMain(args[1:], stdout, stderr)
 	case "simulate":
 		return storm.GenMain(args[1:], stdout, stderr)
 	case "score":

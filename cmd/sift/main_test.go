@@ -448,3 +448,68 @@ func TestSplitReplayLineAgreesWithEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestClassificationOverHTTPAndCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sift.yml")
+	os.WriteFile(cfg, []byte(`classify:
+  teams: [payments, web, platform]
+  categories: [availability, latency]
+  services:
+    payment: {team: payments, criticality: critical}
+  route:
+    name: root
+    routes:
+      - name: web-latency
+        matchers: ['alertname=~".*Latency.*"', 'service="frontend"']
+        team: web
+        category: latency
+`), 0o644)
+	code, out, errs := runCLI("route", "test", "--config", cfg, "--labels", "alertname=HighLatency,service=frontend")
+	if code != 0 || !strings.Contains(out, "web-latency") || !strings.Contains(out, "web") {
+		t.Fatalf("route test: %d\n%s\n%s", code, out, errs)
+	}
+	csv := filepath.Join(dir, "history.csv")
+	os.WriteFile(csv, []byte("id,title,description,service,alertnames,team,category,resolution,opened_at\n"+
+		"OLD-1,Checkout database connection pool exhausted,db pool,checkout,DBPoolExhausted,payments,availability,raised pool size,2026-01-01T00:00:00Z\n"+
+		"OLD-2,broken row,,,,,,,\n"), 0o644)
+	code, out, errs = runCLI("import", "--config", cfg, "--index", filepath.Join(dir, "idx.bleve"), "--format", "csv", csv)
+	if code != 1 || !strings.Contains(out+errs, "line 3") {
+		t.Fatalf("import with one bad row: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	p := startSift(t, "--data-dir", filepath.Join(dir, "data"), "--config", cfg)
+	now := time.Now().UTC()
+	postJSON(p.url+"/api/v2/alerts", []any{alertJSON("FrontendLatencyHigh", "frontend", "i1", now, now.Add(time.Hour))})
+	var list struct {
+		Incidents []struct{ ID string } `json:"incidents"`
+	}
+	getJSON(t, p.url+"/api/v1/incidents", &list)
+	if len(list.Incidents) != 1 {
+		t.Fatalf("incidents: %+v", list)
+	}
+	id := list.Incidents[0].ID
+	type detail struct {
+		Classification struct {
+			Team     string   `json:"team"`
+			Category string   `json:"category"`
+			Priority string   `json:"priority"`
+			Sources  []string `json:"sources"`
+		} `json:"classification"`
+	}
+	var d detail
+	getJSON(t, p.url+"/api/v1/incidents/"+id, &d)
+	if d.Classification.Team != "web" || d.Classification.Category != "latency" || d.Classification.Priority == "" {
+		t.Fatalf("classification = %+v", d.Classification)
+	}
+	if code, body, _ := postJSON(p.url+"/api/v1/incidents/"+id+"/classify", map[string]string{"team": "nobody"}); code != 400 {
+		t.Fatalf("unknown team accepted: %d %s", code, body)
+	}
+	if code, body, _ := postJSON(p.url+"/api/v1/incidents/"+id+"/classify", map[string]string{"team": "platform", "actor": "ana"}); code != 200 {
+		t.Fatalf("classify: %d %s", code, body)
+	}
+	getJSON(t, p.url+"/api/v1/incidents/"+id, &d)
+	if d.Classification.Team != "platform" || len(d.Classification.Sources) == 0 || d.Classification.Sources[0] != "agent decision" {
+		t.Fatalf("after correction = %+v", d.Classification)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/config"
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest/httpapi"
@@ -84,17 +86,33 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	ccfg := cfg.Classify
+	if ccfg.KNN.IndexPath == "" {
+		ccfg.KNN.IndexPath = filepath.Join(cfg.DataDir, "incidents.bleve")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		ln.Close()
+		return fmt.Errorf("data directory: %w", err)
+	}
+	classifier, err := classify.New(ccfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer classifier.Close()
+	stage := newClassifyStage(classifier, log)
 	p, err := pipeline.Open(pipeline.Options{
 		DataDir:    cfg.DataDir,
 		Correlate:  cfg.Correlate,
 		Topology:   cfg.Topology,
 		Registerer: reg,
 		Logger:     log,
-	})
+	}, stage)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	stage.p = p
 
 	kcfg := cfg.Knowledge
 	if kcfg.Dir != "" && kcfg.IndexPath == "" {
@@ -120,8 +138,64 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		if arts, err := kb.Match(inc, alerts, 5); err == nil {
 			out["articles"] = arts
 		}
+		out["classification"] = stage.Classify(inc, alerts)
 	}
 	tapi.Register(mux)
+	mux.HandleFunc("POST /api/v1/incidents/{id}/classify", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Actor    string `json:"actor"`
+			Team     string `json:"team"`
+			Category string `json:"category"`
+			Priority string `json:"priority"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			tickets.WriteError(w, http.StatusBadRequest, "", "invalid JSON body: "+err.Error())
+			return
+		}
+		if req.Team == "" && req.Category == "" && req.Priority == "" {
+			tickets.WriteError(w, http.StatusBadRequest, "team", "team, category or priority: at least one is required")
+			return
+		}
+		if err := classifier.CheckLabels(req.Team, req.Category); err != nil {
+			tickets.WriteError(w, http.StatusBadRequest, "team", err.Error())
+			return
+		}
+		var cur *model.Incident
+		p.View(func(e *correlate.Engine) { cur = e.Incident(r.PathValue("id")) })
+		if cur == nil {
+			tickets.WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
+			return
+		}
+		c := stage.Classify(cur, nil).Classification
+		if req.Team != "" {
+			c.Team = req.Team
+		}
+		if req.Category != "" {
+			c.Category = req.Category
+		}
+		if req.Priority != "" {
+			c.Priority = req.Priority
+		}
+		c.Confidence = 1
+		who := req.Actor
+		if who == "" {
+			who = "an agent"
+		}
+		c.Sources = []string{"corrected by " + who}
+		inc, err := p.Act(r.Context(), model.Action{Kind: model.ActionClassify, Incident: cur.ID, Actor: req.Actor, Class: &c})
+		if err != nil {
+			tickets.WriteError(w, http.StatusConflict, "", err.Error())
+			return
+		}
+		var alerts []model.AlertState
+		p.View(func(e *correlate.Engine) { alerts = e.IncidentAlerts(cur.ID) })
+		if err := classifier.Learn(inc, alerts, c); err != nil {
+			log.Warn("classify: learn from correction", "err", err)
+		}
+		tickets.WriteJSON(w, http.StatusOK, map[string]any{"incident": inc})
+	})
 	mux.Handle("GET /api/v1/knowledge/search", kb.SearchHandler())
 	mux.HandleFunc("POST /api/v1/incidents/{id}/draft-article", func(w http.ResponseWriter, r *http.Request) {
 		var inc *model.Incident

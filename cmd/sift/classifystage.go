@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sift-aiops/sift/classify"
+	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/model"
+	"github.com/sift-aiops/sift/pipeline"
+)
+
+// classifyStage classifies incidents as their events flow from correlation
+// to the exporters, so every exporter (and the API) sees pre-classified
+// incidents. It learns from incidents that resolve with a classification.
+type classifyStage struct {
+	c    *classify.Classifier
+	p    *pipeline.Pipeline
+	next []pipeline.Exporter
+	log  *slog.Logger
+
+	mu    sync.RWMutex
+	cache map[string]cached
+}
+
+type cached struct {
+	res  classify.Result
+	at   time.Time
+	root string
+}
+
+// reclassifyEvery bounds how often an incident that keeps growing is
+// classified again (classification costs milliseconds; storms update
+// incidents thousands of times).
+const reclassifyEvery = 15 * time.Second
+
+func newClassifyStage(c *classify.Classifier, log *slog.Logger) *classifyStage {
+	return &classifyStage{c: c, log: log, cache: map[string]cached{}}
+}
+
+func (s *classifyStage) alerts(id string) []model.AlertState {
+	var out []model.AlertState
+	s.p.View(func(e *correlate.Engine) { out = e.IncidentAlerts(id) })
+	return out
+}
+
+// Export implements pipeline.Exporter.
+func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) error {
+	for i := range evs {
+		ev := &evs[i]
+		inc := ev.Incident
+		if inc == nil {
+			continue
+		}
+		s.mu.RLock()
+		prev, seen := s.cache[inc.ID]
+		s.mu.RUnlock()
+		fresh := seen && ev.Type == model.EventUpdated && prev.root == inc.RootCause.Service && time.Since(prev.at) < reclassifyEvery
+		var res classify.Result
+		if fresh {
+			res = prev.res
+		} else {
+			res = s.c.Classify(inc, s.alerts(inc.ID))
+			s.mu.Lock()
+			s.cache[inc.ID] = cached{res: res, at: time.Now(), root: inc.RootCause.Service}
+			s.mu.Unlock()
+		}
+		if inc.Class == nil { // an agent's decision wins over ours
+			c := res.Classification
+			inc.Class = &c
+		}
+		if ev.Type == model.EventResolved || ev.Type == model.EventClassified {
+			if err := s.c.Learn(inc, s.alerts(inc.ID), *inc.Class); err != nil {
+				s.log.Warn("classify: learn", "incident", inc.ID, "err", err)
+			}
+		}
+		if ev.Type == model.EventResolved {
+			s.mu.Lock()
+			delete(s.cache, inc.ID)
+			s.mu.Unlock()
+		}
+	}
+	for _, x := range s.next {
+		if err := x.Export(ctx, evs); err != nil {
+			s.log.Warn("export failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// Classify returns the classification of an incident for the API: the
+// agent's decision if there is one, else the classifier's.
+func (s *classifyStage) Classify(inc *model.Incident, alerts []model.AlertState) classify.Result {
+	res := s.c.Classify(inc, alerts)
+	if inc.Class != nil {
+		res.Classification = *inc.Class
+		res.Sources = append([]string{"agent decision"}, inc.Class.Sources...)
+	}
+	return res
+}
