@@ -56,10 +56,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "", "consumer format: amv2, webhook, event, or empty to detect per message")
 	batch := fs.Int("batch", 1000, "kafka.batch_size (messages per durable batch)")
 	wait := fs.Duration("wait", 50*time.Millisecond, "kafka.batch_wait")
+	fetchMax := fs.Int("fetch-max-bytes", 0, "kafka.fetch_max_bytes (0: default)")
+	queue := fs.Int("queue", 0, "kafka.queue_capacity (0: default)")
 	dataDir := fs.String("data-dir", "", "pipeline data directory (default: a new temp dir, removed after)")
 	noSync := fs.Bool("nosync", false, "skip fsync in the journal (NOT durable; for comparison only)")
 	timeout := fs.Duration("timeout", 15*time.Minute, "give up after this long")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the drain to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the drain phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -126,7 +129,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kafkaload: %v\n", err)
 		return 1
 	}
-	cfg := kafka.Config{Brokers: addrs, Topic: *topic, Group: "kafkaload", Format: *format, BatchSize: *batch, BatchWait: *wait}
+	cfg := kafka.Config{Brokers: addrs, Topic: *topic, Group: "kafkaload", Format: *format, BatchSize: *batch, BatchWait: *wait,
+		FetchMaxBytes: *fetchMax, QueueCapacity: *queue}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *cpuProfile != "" {
@@ -189,6 +193,12 @@ loop:
 	bcpu := procCPU(brokerPID) - bcpu0
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		if f, err := os.Create(*memProfile); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
 	}
 	st := c.Stats()
 	c.Close()
