@@ -1,0 +1,52 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sift-aiops/sift/benchmarks/storm"
+)
+
+// Correlation-quality regression guard: a one-day storm scenario at the
+// generator's default rates is replayed through Sift and scored against
+// its ground truth. The floors sit a little under the measured values
+// (see benchmarks/RESULTS.md); a change that makes correlation worse
+// fails here. This guards quality, not speed.
+func TestScorecardRegressionGuard(t *testing.T) {
+	const (
+		minPairF1     = 0.50 // measured 0.55–0.69 over seeds 1–3
+		minBCubedF1   = 0.80 // measured 0.85–0.91
+		minRootCause  = 0.75 // measured 0.82–0.86
+		minBaselineUp = 0.30 // pairwise F1 above the best Alertmanager-style baseline
+		minStormComp  = 20.0
+	)
+	for _, seed := range []uint64{1, 2} {
+		dir := t.TempDir()
+		cfg := storm.Config{Seed: seed, Duration: 24 * time.Hour}.WithDefaults()
+		if _, err := storm.GenerateFiles(cfg, dir); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out.ndjson")
+		if code, _, errs := runCLI("replay", "--config", filepath.Join(dir, "sift.yaml"), "--input", filepath.Join(dir, "replay.ndjson"), "--output", out); code != 0 {
+			t.Fatalf("replay: %s", errs)
+		}
+		sc, err := storm.Score(filepath.Join(dir, "truth.ndjson"), out, filepath.Join(dir, "replay.ndjson"), 5*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := sc.Sift
+		bestBase := 0.0
+		for _, b := range sc.Baselines {
+			bestBase = max(bestBase, b.PairF1)
+		}
+		t.Logf("seed %d: pairwise F1 %.3f, B-cubed F1 %.3f, root cause %.3f, storm compression %.1f, best baseline F1 %.3f",
+			seed, s.PairF1, s.BCubedF1, s.RootCauseAccuracy, s.StormCompression, bestBase)
+		if s.PairF1 < minPairF1 || s.BCubedF1 < minBCubedF1 || s.RootCauseAccuracy < minRootCause || s.StormCompression < minStormComp {
+			t.Errorf("seed %d: correlation quality below the floor", seed)
+		}
+		if s.PairF1 < bestBase+minBaselineUp {
+			t.Errorf("seed %d: pairwise F1 %.3f is not %.1f above the best baseline (%.3f)", seed, s.PairF1, minBaselineUp, bestBase)
+		}
+	}
+}
