@@ -67,6 +67,7 @@ type Consumer struct {
 	m       *metrics
 
 	batches     chan *pending
+	commits     chan commitJob
 	fetchCancel context.CancelFunc
 	workCancel  context.CancelFunc
 	fetchDone   chan struct{}
@@ -162,6 +163,7 @@ func Start(ctx context.Context, cfg Config, dec *ingest.Decoder, sink model.Sink
 		r:         r,
 		dlq:       newWriter(cfg, cfg.DeadLetterTopic, log),
 		batches:   make(chan *pending, 1),
+		commits:   make(chan commitJob, 4),
 		fetchDone: make(chan struct{}),
 		workDone:  make(chan struct{}),
 		parts:     map[int]*partState{},
@@ -175,6 +177,7 @@ func Start(ctx context.Context, cfg Config, dec *ingest.Decoder, sink model.Sink
 	c.fetchCancel, c.workCancel = fetchCancel, workCancel
 	go c.fetchLoop(fetchCtx)
 	go c.appendLoop(workCtx)
+	go c.commitLoop(workCtx)
 	log.Info("kafka consumer started", "brokers", cfg.Brokers, "format", formatName(cfg.Format), "dead_letter_topic", cfg.DeadLetterTopic)
 	return c, nil
 }
@@ -343,7 +346,7 @@ func (c *Consumer) add(p *pending, m kafkago.Message) {
 // that is neither in the store nor in the dead-letter topic), then the
 // alerts with their cursors in one durable append, then the commit.
 func (c *Consumer) appendLoop(ctx context.Context) {
-	defer close(c.workDone)
+	defer close(c.commits)
 	for p := range c.batches {
 		if len(p.dead) > 0 {
 			if err := c.retry(ctx, "dead-letter write", &c.dlqErrs, c.m.dlqErrors, func() error { return c.writeDeadLetters(ctx, p.dead) }); err != nil {
@@ -364,10 +367,9 @@ func (c *Consumer) appendLoop(ctx context.Context) {
 		}
 		c.consumed.Add(uint64(p.n))
 		c.m.consumed.Add(float64(p.n))
-		commits := make([]kafkago.Message, 0, len(p.last))
+		job := commitJob{last: p.last, n: p.n}
 		c.lagMu.Lock()
 		for part, m := range p.last {
-			commits = append(commits, m)
 			if m.HighWaterMark > 0 {
 				lag := max(m.HighWaterMark-m.Offset-1, 0)
 				c.lag[part] = lag
@@ -375,9 +377,50 @@ func (c *Consumer) appendLoop(ctx context.Context) {
 			}
 		}
 		c.lagMu.Unlock()
-		if err := c.r.CommitMessages(ctx, commits...); err != nil {
+		select {
+		case c.commits <- job:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// commitJob is the offsets of one durable batch: its last message per partition.
+type commitJob struct {
+	last map[int]kafkago.Message
+	n    int
+}
+
+// commitLoop commits the offsets of durable batches, in order, while the
+// next batch is being made durable (the commit round trip does not delay
+// the append). Jobs that queue up meanwhile are merged into one commit.
+// A commit is only ever sent for batches that are already durable, so a
+// lost or refused commit only causes redeliveries, which are skipped.
+func (c *Consumer) commitLoop(ctx context.Context) {
+	defer close(c.workDone)
+	for job := range c.commits {
+	merge:
+		for {
+			select {
+			case next, ok := <-c.commits:
+				if !ok {
+					break merge
+				}
+				for part, m := range next.last {
+					job.last[part] = m // later batches have higher offsets
+				}
+				job.n += next.n
+			default:
+				break merge
+			}
+		}
+		msgs := make([]kafkago.Message, 0, len(job.last))
+		for _, m := range job.last {
+			msgs = append(msgs, m)
+		}
+		if err := c.r.CommitMessages(ctx, msgs...); err != nil {
 			if ctx.Err() != nil {
-				return
+				continue // stopping: drain without committing
 			}
 			// The batch is durable; an uncommitted offset only means a
 			// redelivery, which the cursors turn into a no-op.
@@ -386,7 +429,7 @@ func (c *Consumer) appendLoop(ctx context.Context) {
 			c.log.Warn("kafka offset commit failed (messages will be redelivered and skipped)", "err", err)
 			continue
 		}
-		c.committed.Add(uint64(p.n))
+		c.committed.Add(uint64(job.n))
 	}
 }
 

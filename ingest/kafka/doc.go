@@ -23,7 +23,9 @@
 //     together with the batch's cursors: for every partition in the batch,
 //     "<topic>/<partition>" -> offset of its last message. The journal
 //     stores the cursors atomically with the alerts and keeps the highest;
-//  3. commits the offsets to Kafka.
+//  3. commits the offsets to Kafka (in order, from a separate goroutine,
+//     so that the commit round trip overlaps the next batch's append;
+//     commits that queue up are merged).
 //
 // Nothing is committed before it is durable (or dead-lettered), so a crash
 // anywhere loses nothing: what was not committed is delivered again. The
@@ -67,9 +69,10 @@
 //
 // # Backpressure and memory
 //
-// The consumer is a two-stage pipeline with a channel of one batch between
-// the stages: while one batch is being made durable the next is collected,
-// and no more. A slow store therefore slows fetching; what is held in
+// The consumer is a three-stage pipeline (collect and decode; dead-letter
+// and append; commit) with a channel of one batch between the first two:
+// while one batch is being made durable the next is collected, and no
+// more; the commit stage holds only offsets. A slow store therefore slows fetching; what is held in
 // memory is bounded by two batches plus kafka-go's fetch queue
 // (queue_capacity messages) and one fetch response per partition
 // (fetch_max_bytes).
