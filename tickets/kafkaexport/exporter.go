@@ -115,6 +115,7 @@ type Exporter struct {
 	closeOnce sync.Once
 	mu        sync.RWMutex // guards closed and sends on q
 	closed    bool
+	closeWait time.Duration
 }
 
 // New returns an Exporter for cfg.Brokers and cfg.IncidentsTopic. It
@@ -156,8 +157,9 @@ func New(cfg kafka.Config, reg prometheus.Registerer, log *slog.Logger) (*Export
 			Help: "Incident events dropped because Kafka was unreachable until the queue was full.", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "sift_kafka_incident_produce_retries_total",
 			Help: "Failed produce attempts to the incidents topic (retried).", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
-		q:    make(chan []kafkago.Message, QueueSize),
-		done: make(chan struct{}),
+		q:         make(chan []kafkago.Message, QueueSize),
+		done:      make(chan struct{}),
+		closeWait: 10 * time.Second,
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if reg != nil {
@@ -266,7 +268,7 @@ func (e *Exporter) Close() error {
 		e.mu.Unlock()
 		select {
 		case <-e.done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(e.closeWait):
 			e.cancel()
 			<-e.done
 		}

@@ -270,6 +270,7 @@ func TestUnreachableKafkaDoesNotBlock(t *testing.T) {
 		t.Errorf("sift_kafka_incident_events_dropped_total = %v, want >= 1", dropped)
 	}
 	t.Logf("first drop after %d exports: %v", n, firstErr)
+	e.closeWait = 500 * time.Millisecond
 	done := make(chan struct{})
 	go func() { e.Close(); close(done) }()
 	select {
