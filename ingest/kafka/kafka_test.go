@@ -11,6 +11,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"gopkg.in/yaml.v3"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -629,6 +630,15 @@ func TestConfig(t *testing.T) {
 	}
 	if _, err := Start(context.Background(), Config{}, nil, nil, nil, nil, nil); err == nil {
 		t.Error("Start with no brokers must fail")
+	}
+	var y Config
+	err := yaml.Unmarshal([]byte("brokers: [k1:9092, k2:9092]\ntopic: prom-alerts\nformat: webhook\nbatch_size: 500\nbatch_wait: 20ms\npublish_incidents: false\n"), &y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(y.Brokers) != 2 || y.Topic != "prom-alerts" || y.Format != "webhook" || y.BatchSize != 500 || y.BatchWait != 20*time.Millisecond ||
+		y.IncidentsEnabled() || y.WithDefaults().DeadLetterTopic != "prom-alerts.dlq" || y.Validate() != nil {
+		t.Errorf("from YAML: %+v (validate: %v)", y, y.Validate())
 	}
 }
 
