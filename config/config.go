@@ -17,6 +17,7 @@ import (
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest"
+	"github.com/sift-aiops/sift/ingest/kafka"
 	"github.com/sift-aiops/sift/knowledge"
 )
 
@@ -35,6 +36,7 @@ type Config struct {
 	Topology  correlate.Topology `yaml:"topology"`
 	Knowledge knowledge.Config   `yaml:"knowledge"`
 	Classify  classify.Config    `yaml:"classify"`
+	Kafka     kafka.Config       `yaml:"kafka"`
 }
 
 // Default returns the configuration used when no file is given.
@@ -149,6 +151,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Classify.Validate(); err != nil {
+		return err
+	}
+	if err := c.Kafka.Validate(); err != nil {
 		return err
 	}
 	if c.Listen != "" && !strings.Contains(c.Listen, ":") {

@@ -33,9 +33,10 @@ type alertRec struct {
 	fires        []time.Time // recent firing transitions, for flap detection
 	flapping     bool
 	inc          *incident
-	service      string // value of the topology label
-	hostLevel    bool   // has no topology label: an alert on infrastructure
-	gkey         string // group key (see groupKey), if hasGkey
+	service      string    // value of the topology label
+	hostLevel    bool      // has no topology label: an alert on infrastructure
+	queued       time.Time // time of this alert's live entry in the expiry heap
+	gkey         string    // group key (see groupKey), if hasGkey
 	hasGkey      bool
 	tokens       []string
 }
@@ -59,6 +60,24 @@ type incident struct {
 	evidence  map[string][]time.Time
 	groupLast map[string]time.Time // group key -> last notification of a member with it
 	lastStart time.Time            // latest episode start of any member
+	agg       incAgg               // maintained as members join, for the root cause
+	dirty     bool                 // agg changed since the root cause was computed
+}
+
+// svcAgg is the earliest alert of a service in an incident.
+type svcAgg struct {
+	Start time.Time `json:"start"`
+	Alert string    `json:"alert"`
+}
+
+// incAgg summarises the members of an incident so that the root cause is
+// computed in time proportional to the number of services, not alerts.
+type incAgg struct {
+	Svc       map[string]svcAgg          `json:"svc,omitempty"`
+	Hosts     []model.Fingerprint        `json:"hosts,omitempty"`    // host-level members
+	HostSvcs  map[string]map[string]bool `json:"hostSvcs,omitempty"` // "label=value" -> services on it
+	HostCount map[string]int             `json:"hostCount,omitempty"`
+	Earliest  svcAgg                     `json:"earliest"`
 }
 
 // Engine deduplicates and correlates alerts. It is not safe for concurrent
@@ -87,7 +106,8 @@ type Engine struct {
 	expiry   expiryHeap
 	lastGC   time.Time
 	emit     bool
-	events   []model.IncidentEvent
+	pending  []pendingEvent
+	pendIdx  map[*incident]int // incident -> index of its pending "updated" event
 	stats    Stats
 	groupBuf []byte
 }
@@ -116,10 +136,32 @@ func New(cfg Config, topo Topology) *Engine {
 func (e *Engine) EmitEvents(on bool) { e.emit = on }
 
 // Drain returns and forgets the incident events collected so far.
+//
+// Several "updated" events of one incident between two drains are
+// coalesced into one, and each event carries a copy of the incident as it
+// is at drain time with at most MaxEventMembers members (AlertCount tells
+// how many there are), so that an alert storm does not turn into a storm
+// of huge events.
 func (e *Engine) Drain() []model.IncidentEvent {
-	ev := e.events
-	e.events = nil
-	return ev
+	if len(e.pending) == 0 {
+		return nil
+	}
+	out := make([]model.IncidentEvent, 0, len(e.pending))
+	for _, p := range e.pending {
+		out = append(out, model.IncidentEvent{Type: p.kind, At: p.at, Incident: e.exportCapped(p.inc, MaxEventMembers)})
+	}
+	e.pending = e.pending[:0]
+	clear(e.pendIdx)
+	return out
+}
+
+// MaxEventMembers caps the members carried by one incident event.
+const MaxEventMembers = 200
+
+type pendingEvent struct {
+	kind string
+	at   time.Time
+	inc  *incident
 }
 
 // Stats returns the counters.
@@ -161,10 +203,18 @@ func (e *Engine) Advance(t time.Time) {
 	for len(e.expiry) > 0 && !e.expiry[0].at.After(t) {
 		x := heap.Pop(&e.expiry).(expiryItem)
 		rec := e.alerts[x.fp]
-		if rec == nil || rec.status != model.StatusFiring || !rec.alert.EndsAt.Equal(x.at) {
+		if rec == nil || !rec.queued.Equal(x.at) {
 			continue // stale entry
 		}
-		e.resolveAlert(rec, x.at)
+		rec.queued = time.Time{}
+		if rec.status != model.StatusFiring || rec.alert.EndsAt.IsZero() {
+			continue
+		}
+		if rec.alert.EndsAt.After(x.at) { // extended by a later notification
+			e.pushExpiry(rec)
+			continue
+		}
+		e.resolveAlert(rec, rec.alert.EndsAt)
 	}
 	e.now = t
 	if t.Sub(e.lastGC) > time.Hour {
@@ -227,10 +277,16 @@ func (e *Engine) initRec(rec *alertRec) {
 	rec.gkey, rec.hasGkey = e.groupKey(rec.alert.Labels)
 }
 
+// pushExpiry makes sure the alert is checked for expiry by its endsAt.
+// Each alert has at most one live heap entry: a later endsAt (a resend)
+// moves nothing; the entry is re-queued when it comes due.
 func (e *Engine) pushExpiry(rec *alertRec) {
-	if !rec.alert.EndsAt.IsZero() {
-		heap.Push(&e.expiry, expiryItem{at: rec.alert.EndsAt, fp: rec.fp})
+	end := rec.alert.EndsAt
+	if end.IsZero() || (!rec.queued.IsZero() && !end.Before(rec.queued)) {
+		return
 	}
+	rec.queued = end
+	heap.Push(&e.expiry, expiryItem{at: end, fp: rec.fp})
 }
 
 // fire handles an alert that starts firing (first time or again).
@@ -503,12 +559,7 @@ func plural(n int) string {
 
 // allOn reports whether every member of inc runs on label=value.
 func (e *Engine) allOn(inc *incident, label, value string) bool {
-	for _, m := range inc.members {
-		if m.alert.Labels[label] != value {
-			return false
-		}
-	}
-	return true
+	return inc.agg.HostCount[label+"="+value] == len(inc.members)
 }
 
 func (e *Engine) groupKey(ls model.LabelSet) (string, bool) {
@@ -575,7 +626,8 @@ func (e *Engine) join(inc *incident, rec *alertRec, why model.Reason, at time.Ti
 
 func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at time.Time) {
 	rec.inc = inc
-	if _, dup := inc.members[rec.fp]; !dup {
+	_, dupMember := inc.members[rec.fp]
+	if !dupMember {
 		inc.Members = append(inc.Members, model.Member{
 			Fingerprint: rec.fp, Name: rec.alert.Name(), Service: rec.service, JoinedAt: at, Reason: why,
 		})
@@ -594,6 +646,61 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 	}
 	e.touchSpan(inc, rec)
 	e.index(inc, rec)
+	e.aggregate(inc, rec, !dupMember)
+}
+
+// aggregate folds rec into the incident's summary (see incAgg).
+func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
+	a := &inc.agg
+	if a.Svc == nil {
+		a.Svc = map[string]svcAgg{}
+		a.HostSvcs = map[string]map[string]bool{}
+		a.HostCount = map[string]int{}
+	}
+	if a.Earliest.Start.IsZero() || rec.episodeStart.Before(a.Earliest.Start) {
+		a.Earliest = svcAgg{Start: rec.episodeStart, Alert: rec.alert.Name()}
+		inc.dirty = true
+	}
+	if sev := rec.alert.Labels["severity"]; severityRank(sev) > severityRank(inc.Severity) {
+		inc.Severity = sev
+	}
+	if rec.hostLevel {
+		if first {
+			a.Hosts = append(a.Hosts, rec.fp)
+			inc.dirty = true
+		}
+	} else if cur, ok := a.Svc[rec.service]; !ok || rec.episodeStart.Before(cur.Start) {
+		a.Svc[rec.service] = svcAgg{Start: rec.episodeStart, Alert: rec.alert.Name()}
+		inc.dirty = true
+		if !ok {
+			i := sort.SearchStrings(inc.Services, rec.service)
+			inc.Services = append(inc.Services, "")
+			copy(inc.Services[i+1:], inc.Services[i:])
+			inc.Services[i] = rec.service
+		}
+	}
+	if !first {
+		return
+	}
+	for _, l := range e.cfg.InfraLabels {
+		v := rec.alert.Labels[l]
+		if v == "" {
+			continue
+		}
+		key := l + "=" + v
+		a.HostCount[key]++
+		if !rec.hostLevel {
+			m := a.HostSvcs[key]
+			if m == nil {
+				m = map[string]bool{}
+				a.HostSvcs[key] = m
+			}
+			if !m[rec.service] {
+				m[rec.service] = true
+				inc.dirty = true
+			}
+		}
+	}
 }
 
 // newEpisode records that a member fired again (a new episode of the
@@ -766,26 +873,27 @@ func (e *Engine) event(kind string, inc *incident, at time.Time) {
 	if !e.emit {
 		return
 	}
-	e.events = append(e.events, model.IncidentEvent{Type: kind, At: at, Incident: e.export(inc)})
+	if kind == model.EventUpdated {
+		if i, ok := e.pendIdx[inc]; ok {
+			e.pending[i].at = at
+			return
+		}
+		if e.pendIdx == nil {
+			e.pendIdx = map[*incident]int{}
+		}
+		e.pendIdx[inc] = len(e.pending)
+	}
+	e.pending = append(e.pending, pendingEvent{kind: kind, at: at, inc: inc})
 }
 
 // refresh recomputes the derived fields: root cause, title, services,
 // severity, signature and problem link.
 func (e *Engine) refresh(inc *incident, at time.Time) {
-	rc, rootAlert := e.rootCause(inc)
-	inc.RootCause = rc
-	inc.rootAlert = rootAlert
-	inc.Services = inc.Services[:0]
-	for s := range inc.svcSpan {
-		inc.Services = append(inc.Services, s)
+	if inc.dirty {
+		inc.RootCause, inc.rootAlert = e.rootCause(inc)
+		inc.dirty = false
 	}
-	sort.Strings(inc.Services)
-	inc.Severity = ""
-	for _, rec := range inc.members {
-		if severityRank(rec.alert.Labels["severity"]) > severityRank(inc.Severity) {
-			inc.Severity = rec.alert.Labels["severity"]
-		}
-	}
+	rc, rootAlert := inc.RootCause, inc.rootAlert
 	subject := rc.Service
 	if subject == "" {
 		subject = "unknown service"

@@ -10,9 +10,17 @@ import (
 )
 
 // export returns a deep copy of inc safe to hand out.
-func (e *Engine) export(inc *incident) *model.Incident {
+func (e *Engine) export(inc *incident) *model.Incident { return e.exportCapped(inc, -1) }
+
+// exportCapped is export with at most max members (the first ones; -1: all).
+func (e *Engine) exportCapped(inc *incident, max int) *model.Incident {
 	c := inc.Incident
-	c.Members = append([]model.Member(nil), inc.Members...)
+	c.AlertCount = len(inc.members)
+	members := inc.Members
+	if max >= 0 && len(members) > max {
+		members = members[:max]
+	}
+	c.Members = append([]model.Member(nil), members...)
 	c.Timeline = append([]model.TimelineEntry(nil), inc.Timeline...)
 	c.Services = append([]string(nil), inc.Services...)
 	c.RootCause.Evidence = append([]string(nil), inc.RootCause.Evidence...)
@@ -283,3 +291,6 @@ func noteSuffix(n string) string {
 func (e *Engine) timelineActor(inc *incident, at time.Time, ev, detail, actor string) {
 	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail, Actor: actor})
 }
+
+// Known returns the number of alert identities held.
+func (e *Engine) Known() int { return len(e.alerts) }

@@ -24,45 +24,29 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 		start time.Time
 		alert string
 	}
-	svcs := map[string]*svcInfo{}
-	var hosts []*alertRec
-	var earliest *alertRec
-	for _, m := range inc.Members {
-		rec := inc.members[m.Fingerprint]
-		if rec == nil {
-			continue
-		}
-		if earliest == nil || rec.episodeStart.Before(earliest.episodeStart) {
-			earliest = rec
-		}
-		if rec.hostLevel {
-			hosts = append(hosts, rec)
-			continue
-		}
-		s := svcs[rec.service]
-		if s == nil {
-			s = &svcInfo{name: rec.service, start: rec.episodeStart, alert: rec.alert.Name()}
-			svcs[rec.service] = s
-		} else if rec.episodeStart.Before(s.start) {
-			s.start, s.alert = rec.episodeStart, rec.alert.Name()
-		}
+	agg := &inc.agg
+	svcs := make(map[string]*svcInfo, len(agg.Svc))
+	for n, s := range agg.Svc {
+		svcs[n] = &svcInfo{name: n, start: s.Start, alert: s.Alert}
 	}
-	if earliest == nil {
+	if agg.Earliest.Start.IsZero() {
 		return model.RootCause{}, ""
 	}
 
 	// Infrastructure.
-	for _, h := range hosts {
+	for _, fp := range agg.Hosts {
+		h := e.alerts[fp]
+		if h == nil {
+			continue
+		}
 		for _, l := range e.cfg.InfraLabels {
 			v := h.alert.Labels[l]
 			if v == "" {
 				continue
 			}
 			var on []string
-			for _, m := range inc.members {
-				if !m.hostLevel && m.alert.Labels[l] == v {
-					on = append(on, m.service)
-				}
+			for s := range agg.HostSvcs[l+"="+v] {
+				on = append(on, s)
 			}
 			on = uniqSorted(on)
 			if len(svcs) == 0 || 2*len(on) >= len(svcs) {
@@ -75,7 +59,7 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 		}
 	}
 	if len(svcs) == 0 {
-		return model.RootCause{Evidence: []string{"no alert names a service"}}, earliest.alert.Name()
+		return model.RootCause{Evidence: []string{"no alert names a service"}}, agg.Earliest.Alert
 	}
 
 	names := make([]string, 0, len(svcs))

@@ -74,6 +74,7 @@ type Incident struct {
 	RootCause  RootCause       `json:"rootCause"`
 	Services   []string        `json:"services,omitempty"`
 	Members    []Member        `json:"members"`
+	AlertCount int             `json:"alertCount"` // distinct alerts (Members may be capped in events)
 	Timeline   []TimelineEntry `json:"timeline,omitempty"`
 	Problem    string          `json:"problem,omitempty"`
 	Assignee   string          `json:"assignee,omitempty"`

@@ -36,7 +36,8 @@ type Options struct {
 	Correlate correlate.Config
 	Topology  correlate.Topology
 	// SnapshotEvery and SnapshotInterval: a snapshot of the engine state is
-	// taken after this many records or this much time, whichever first.
+	// taken after this many alert notifications (at least 4 × the number of
+	// alerts held) or this much time, whichever first.
 	SnapshotEvery    int
 	SnapshotInterval time.Duration
 	// Tick is how often the event clock follows the wall clock when no
@@ -158,10 +159,20 @@ func (p *Pipeline) applyCommitted(recs []*model.Record) {
 		p.applied = r.Seq
 	}
 	ev := p.eng.Drain()
-	p.sinceSnap += len(recs)
+	for _, r := range recs {
+		p.sinceSnap++
+		if r.Batch != nil {
+			p.sinceSnap += len(r.Batch.Alerts)
+		}
+	}
 	var snap []byte
 	var seq uint64
-	if p.sinceSnap >= p.opts.SnapshotEvery || p.opts.Now().Sub(p.lastSnap) >= p.opts.SnapshotInterval {
+	// Snapshot (and truncate the journal) after SnapshotEvery notifications,
+	// but no more often than every 4 × the state size, so that the cost of
+	// snapshots stays a fraction of the cost of ingest however large the
+	// state; or after SnapshotInterval.
+	due := p.sinceSnap >= max(p.opts.SnapshotEvery, 4*p.eng.Known())
+	if due || (p.sinceSnap > 0 && p.opts.Now().Sub(p.lastSnap) >= p.opts.SnapshotInterval) {
 		if p.snapping.TryLock() {
 			var err error
 			snap, err = p.eng.Snapshot()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/classify"
+	"github.com/sift-aiops/sift/ingest/kafka"
 	"github.com/sift-aiops/sift/knowledge"
 )
 
@@ -22,6 +23,7 @@ Usage:
   sift kb search --dir DIR [--limit N] [--json] "text"
   sift route test --config FILE --labels 'alertname=X,service=Y'   (which route matches and why)
   sift import --config FILE --format csv|ndjson FILE             (load historical tickets)
+  sift kafka-broker --dev [--listen 127.0.0.1:9092] [--partitions 8]  (development aid, not a production broker)
   sift simulate -out DIR [-preset small|week] [-seed N] ...   (alert-storm scenario with ground truth)
   sift score -dir DIR -output incidents.ndjson [-json FILE]  (correlation-quality scorecard)
   sift version
@@ -59,6 +61,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return classify.RouteTestMain(args[2:], stdout, stderr)
 	case "import":
 		return classify.ImportMain(args[1:], stdout, stderr)
+	case "kafka-broker":
+		return kafka.DevBrokerMain(args[1:], stdout, stderr)
 	case "simulate":
 		return storm.GenMain(args[1:], stdout, stderr)
 	case "score":

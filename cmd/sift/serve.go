@@ -23,11 +23,14 @@ import (
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/config"
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/httpapi"
+	"github.com/sift-aiops/sift/ingest/kafka"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
 	"github.com/sift-aiops/sift/tickets"
+	"github.com/sift-aiops/sift/tickets/kafkaexport"
 )
 
 func serveMain(args []string, stdout, stderr io.Writer) int {
@@ -101,6 +104,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	defer classifier.Close()
 	stage := newClassifyStage(classifier, log)
+	if cfg.Kafka.Enabled() && cfg.Kafka.IncidentsEnabled() {
+		exp, err := kafkaexport.New(cfg.Kafka, reg, log)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("kafka incidents exporter: %w", err)
+		}
+		defer exp.Close()
+		stage.next = append(stage.next, exp)
+	}
 	p, err := pipeline.Open(pipeline.Options{
 		DataDir:    cfg.DataDir,
 		Correlate:  cfg.Correlate,
@@ -113,6 +125,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return err
 	}
 	stage.p = p
+	stopConsumer := func() {}
+	if cfg.Kafka.Enabled() {
+		consumer, err := kafka.Start(ctx, cfg.Kafka, ingest.NewDecoder(cfg.Ingest), p, p, reg, log)
+		if err != nil {
+			p.Close()
+			ln.Close()
+			return fmt.Errorf("kafka consumer: %w", err)
+		}
+		stopConsumer = func() {
+			if err := consumer.Close(); err != nil {
+				log.Warn("kafka consumer close", "err", err)
+			}
+		}
+		log.Info("kafka consumer started", "brokers", cfg.Kafka.Brokers, "topic", cfg.Kafka.Topic, "group", cfg.Kafka.Group)
+	}
 
 	kcfg := cfg.Knowledge
 	if kcfg.Dir != "" && kcfg.IndexPath == "" {
@@ -263,6 +290,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
+	stopConsumer() // before the pipeline: nothing is appended after it closes
 	if cerr := p.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/sift-aiops/sift/ingest/kafka"
+)
+
+// sift serve with a kafka section: alerts produced to the topic become
+// alerts and incidents in Sift, and incident events appear on the
+// incidents topic. The broker is a real Kafka-protocol cluster (kfake).
+func TestServeConsumesKafkaAndPublishesIncidents(t *testing.T) {
+	b, err := kafka.StartDevBroker(kafka.DevBrokerOptions{Partitions: 4, Topics: []string{"alerts", "sift.incidents"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sift.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("kafka:\n  brokers: [%s]\n  topic: alerts\n  group: sift-test\n  start_offset: earliest\n", strings.Join(b.Addrs(), ", "))), 0o644)
+	p := startSift(t, "--data-dir", filepath.Join(dir, "data"), "--config", cfg)
+
+	w := &kafkago.Writer{Addr: kafkago.TCP(b.Addrs()...), Topic: "alerts", Balancer: &kafkago.Hash{}, RequiredAcks: kafkago.RequireAll, BatchTimeout: 10 * time.Millisecond}
+	defer w.Close()
+	now := time.Now().UTC()
+	var msgs []kafkago.Message
+	for i := 0; i < 20; i++ {
+		a := alertJSON("QueueBacklog", "orders", fmt.Sprintf("i%d", i), now, now.Add(time.Hour))
+		v, _ := json.Marshal(a)
+		msgs = append(msgs, kafkago.Message{Key: []byte("orders"), Value: v})
+	}
+	msgs = append(msgs, kafkago.Message{Key: []byte("orders"), Value: []byte("{not json")})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var alerts []any
+	for time.Now().Before(deadline) {
+		getJSON(t, p.url+"/api/v2/alerts", &alerts)
+		if len(alerts) == 20 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(alerts) != 20 {
+		t.Fatalf("%d of 20 alerts arrived through Kafka", len(alerts))
+	}
+	found := false
+	for part := 0; part < 4 && !found; part++ {
+		rp := kafkago.NewReader(kafkago.ReaderConfig{Brokers: b.Addrs(), Topic: "sift.incidents", Partition: part, MaxWait: 100 * time.Millisecond})
+		pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		for {
+			m, err := rp.ReadMessage(pctx)
+			if err != nil {
+				break
+			}
+			if strings.Contains(string(m.Value), `"type":"opened"`) {
+				found = true
+				break
+			}
+		}
+		pcancel()
+		rp.Close()
+	}
+	if !found {
+		t.Fatal("no incident opened event on the incidents topic")
+	}
+}
