@@ -62,6 +62,7 @@ type incident struct {
 	lastStart time.Time            // latest episode start of any member
 	agg       incAgg               // maintained as members join, for the root cause
 	dirty     bool                 // agg changed since the root cause was computed
+	causes    int                  // members that are not symptoms (possible causes)
 }
 
 // svcAgg is the earliest alert of a service in an incident.
@@ -346,12 +347,49 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 
 	target, reason, absorb := e.match(rec, start)
 	if target == nil {
-		e.openIncident(rec, start, at)
+		target = e.openIncident(rec, start, at)
+	} else {
+		e.join(target, rec, reason, at)
+		for _, other := range absorb {
+			e.merge(target, other, reason, at)
+		}
+	}
+	e.adoptOrphans(target, rec, start, at)
+}
+
+// adoptOrphans: callers often alert before the service that fails under
+// them. When an alert that is not a symptom (a cause: crash, OOM, ...)
+// arrives on service R, recent incidents made only of symptoms on callers
+// of R were waiting for their root cause: they are merged into R's
+// incident.
+func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) {
+	if rec.service == "" || e.isSymptom(rec) || len(e.topo.DependsOn) == 0 {
 		return
 	}
-	e.join(target, rec, reason, at)
-	for _, other := range absorb {
-		e.merge(target, other, reason, at)
+	w := time.Duration(e.cfg.Window)
+	var orphans []*incident
+	for _, inc := range e.open {
+		if inc == target || inc.Status == model.IncidentResolved || inc.causes > 0 || len(inc.agg.Svc) == 0 {
+			continue
+		}
+		if absDur(t.Sub(inc.OpenedAt)) > w {
+			continue
+		}
+		all := true
+		for svc := range inc.agg.Svc {
+			if h, ok := e.near.dependsOn(svc, rec.service); !ok || h == 0 {
+				all = false
+				break
+			}
+		}
+		if all {
+			orphans = append(orphans, inc)
+		}
+	}
+	sort.Slice(orphans, func(i, j int) bool { return orphans[i].seq < orphans[j].seq })
+	for _, o := range orphans {
+		e.merge(target, o, model.Reason{Kind: model.ReasonTopology, Score: 0.85,
+			Detail: fmt.Sprintf("symptoms on callers of %s, which started failing (%s)", rec.service, rec.alert.Name())}, at)
 	}
 }
 
@@ -444,9 +482,29 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 					if !symptom && inc.RootCause.Service != other {
 						continue
 					}
+					// Alerts that one fault raises on one service start nearly
+					// together; a stray alert minutes apart is more likely noise.
+					if !symptom && gap > w/2 {
+						continue
+					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
 				} else if h, calls := e.near.dependsOn(rec.service, other); calls {
 					if !symptom {
+						continue
+					}
+					// The dependency must be failing (a cause-like alert such
+					// as a crash or OOM) or be itself degraded (a symptom): an
+					// unrelated warning on it explains nothing.
+					g1, ok1 := e.closest(t, inc.evidence["c:"+other])
+					g2, ok2 := e.closest(t, inc.evidence["y:"+other])
+					switch {
+					case ok1 && ok2:
+						gap = min(g1, g2)
+					case ok1:
+						gap = g1
+					case ok2:
+						gap = g2
+					default:
 						continue
 					}
 					score = 0.9 - 0.15*float64(h-1)
@@ -464,6 +522,14 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 					detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", other, rec.service, h, plural(h), inc.ID)
 				} else {
 					continue
+				}
+				// Prefer the incident whose root cause explains the alert.
+				if root := inc.RootCause.Service; root != "" && root != other {
+					if _, explained := e.full.dependsOn(rec.service, root); explained {
+						score += 0.05
+					}
+				} else if root == other {
+					score += 0.05
 				}
 				consider(candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonTopology, Score: score, Detail: detail}})
 			}
@@ -591,7 +657,7 @@ func (e *Engine) describeGroup(ls model.LabelSet) string {
 
 // ---- incident changes ----
 
-func (e *Engine) openIncident(rec *alertRec, start, at time.Time) {
+func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 	e.nextInc++
 	inc := &incident{
 		seq:       e.nextInc,
@@ -615,6 +681,7 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) {
 	e.timeline(inc, at, "opened", rec.alert.Name())
 	e.refresh(inc, at)
 	e.event(model.EventOpened, inc, at)
+	return inc
 }
 
 func (e *Engine) join(inc *incident, rec *alertRec, why model.Reason, at time.Time) {
@@ -647,6 +714,9 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 	e.touchSpan(inc, rec)
 	e.index(inc, rec)
 	e.aggregate(inc, rec, !dupMember)
+	if !dupMember && (rec.hostLevel || !e.isSymptom(rec)) {
+		inc.causes++
+	}
 }
 
 // aggregate folds rec into the incident's summary (see incAgg).
@@ -749,6 +819,9 @@ func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
 	addEvidence(inc, "s:"+rec.service, rec.episodeStart)
 	if e.isSymptom(rec) {
 		addEvidence(inc, "y:"+rec.service, rec.episodeStart)
+	}
+	if e.isCause(rec) {
+		addEvidence(inc, "c:"+rec.service, rec.episodeStart)
 	}
 	s, ok := inc.svcSpan[rec.service]
 	if !ok || rec.episodeStart.Before(s[0]) {

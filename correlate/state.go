@@ -39,6 +39,7 @@ type snapIncident struct {
 	GroupLast    map[string]time.Time    `json:"groupLast,omitempty"` // hex(group key) -> time
 	LastStart    time.Time               `json:"lastStart"`
 	Agg          incAgg                  `json:"agg"`
+	Causes       int                     `json:"causes"`
 }
 
 type snapshot struct {
@@ -64,7 +65,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			continue
 		}
 		si := snapIncident{Incident: inc.Incident, Seq: inc.seq, Firing: inc.firing, LastActivity: inc.lastActivity,
-			Manual: inc.manual, SvcSpan: inc.svcSpan, RootAlert: inc.rootAlert, Evidence: inc.evidence, LastStart: inc.lastStart, Agg: inc.agg,
+			Manual: inc.manual, SvcSpan: inc.svcSpan, RootAlert: inc.rootAlert, Evidence: inc.evidence, LastStart: inc.lastStart, Agg: inc.agg, Causes: inc.causes,
 			GroupLast: map[string]time.Time{}}
 		for k, v := range inc.groupLast {
 			si.GroupLast[fmt.Sprintf("%x", k)] = v
@@ -109,7 +110,7 @@ func (e *Engine) Restore(data []byte) error {
 	for _, si := range s.Incidents {
 		inc := &incident{Incident: si.Incident, seq: si.Seq, firing: si.Firing, lastActivity: si.LastActivity, manual: si.Manual,
 			members: map[model.Fingerprint]*alertRec{}, svcSpan: si.SvcSpan, infra: map[string]bool{}, tokens: map[string]struct{}{},
-			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, agg: si.Agg, groupLast: map[string]time.Time{}}
+			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, groupLast: map[string]time.Time{}}
 		if inc.evidence == nil {
 			inc.evidence = map[string][]time.Time{}
 		}

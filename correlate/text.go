@@ -90,3 +90,25 @@ func (e *Engine) isSymptom(rec *alertRec) bool {
 	n := strings.ToLower(rec.alert.Name())
 	return strings.Contains(n, "5xx") || strings.Contains(n, "error")
 }
+
+// causeWords mark alerts that say a service itself is failing (down,
+// crashing, out of memory, unhealthy): failures that callers feel.
+var causeWords = map[string]bool{
+	"down": true, "crash": true, "crashing": true, "crashed": true, "crashloop": true, "looping": true, "oom": true,
+	"killed": true, "killer": true, "unhealthy": true, "healthy": true, "ready": true, "unavailable": true,
+	"probe": true, "restart": true, "restarts": true, "restarting": true, "leak": true, "mismatch": true,
+	"evicted": true, "terminated": true, "exhausted": true, "deadlock": true, "panic": true, "panics": true,
+	"absent": true, "missing": true, "unreachable": true, "failed": true, "failing": true, "failure": true,
+	"saturated": true, "saturation": true, "full": true, "memory": true, "waiting": true,
+}
+
+// isCause reports whether the alert reads like the failure of the service
+// itself rather than a symptom or an unrelated warning.
+func (e *Engine) isCause(rec *alertRec) bool {
+	for _, w := range e.tokens(rec) {
+		if causeWords[w] {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(rec.alert.Name()), "oom")
+}
