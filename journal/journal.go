@@ -12,7 +12,6 @@ package journal
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -64,9 +63,17 @@ type Journal struct {
 }
 
 type request struct {
-	rec *model.Record
-	err chan error
+	rec  *model.Record
+	data []byte // rec encoded by the appender (see appendRecord)
+	err  chan error
 }
+
+// encPool holds encoders. An encoder's buffer is reused only after its
+// Append has returned, i.e. after the transaction that wrote it ended.
+var encPool = sync.Pool{New: func() any { return &encoder{buf: make([]byte, 0, 4096)} }}
+
+// maxPooledBuf bounds the buffers kept for reuse.
+const maxPooledBuf = 1 << 20
 
 // Open opens (creating if needed) the journal in dir.
 func Open(dir string, opts Options) (*Journal, error) {
@@ -112,8 +119,24 @@ func Open(dir string, opts Options) (*Journal, error) {
 }
 
 // Append makes rec durable and returns once it is. rec.Seq is assigned.
+//
+// The record is encoded here, on the caller's goroutine, so that encoding
+// runs in parallel across appenders; the single committer only writes
+// bytes. rec must not be modified until Append returns.
 func (j *Journal) Append(ctx context.Context, rec *model.Record) error {
-	req := &request{rec: rec, err: make(chan error, 1)}
+	e := encPool.Get().(*encoder)
+	defer func() {
+		if cap(e.buf) <= maxPooledBuf && len(e.strs) <= 1024 {
+			e.buf = e.buf[:0]
+			encPool.Put(e)
+		}
+	}()
+	e.buf = e.buf[:0]
+	data, err := e.encode(rec)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	req := &request{rec: rec, data: data, err: make(chan error, 1)}
 	j.closeMu.RLock()
 	if j.closed {
 		j.closeMu.RUnlock()
@@ -163,55 +186,40 @@ func (j *Journal) commit(group []*request) {
 	for i, r := range group {
 		recs[i] = r.rec
 	}
-	// Encode outside the transaction's critical path.
-	encoded := make([][]byte, len(recs))
-	var encErr error
-	for i, rec := range recs {
-		rec.Seq = 0
-		b, err := json.Marshal(rec)
-		if err != nil {
-			encErr = err
-			break
-		}
-		encoded[i] = b
-	}
-	err := encErr
 	var newCursors map[string]int64
-	if err == nil {
-		err = j.db.Update(func(tx *bolt.Tx) error {
-			lb := tx.Bucket(bucketLog)
-			cb := tx.Bucket(bucketCur)
-			var key [8]byte
-			for i, rec := range recs {
-				seq, err := lb.NextSequence()
-				if err != nil {
-					return err
-				}
-				rec.Seq = seq
-				binary.BigEndian.PutUint64(key[:], seq)
-				if err := lb.Put(key[:], encoded[i]); err != nil {
-					return err
-				}
-				if rec.Batch != nil {
-					for k, off := range rec.Batch.Cursors {
-						if cur, ok := j.cursorLocked(newCursors, k); ok && cur >= off {
-							continue
-						}
-						var v [8]byte
-						binary.BigEndian.PutUint64(v[:], uint64(off))
-						if err := cb.Put([]byte(k), v[:]); err != nil {
-							return err
-						}
-						if newCursors == nil {
-							newCursors = map[string]int64{}
-						}
-						newCursors[k] = off
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		lb := tx.Bucket(bucketLog)
+		cb := tx.Bucket(bucketCur)
+		var key [8]byte
+		for i, rec := range recs {
+			seq, err := lb.NextSequence()
+			if err != nil {
+				return err
+			}
+			rec.Seq = seq
+			binary.BigEndian.PutUint64(key[:], seq)
+			if err := lb.Put(key[:], group[i].data); err != nil {
+				return err
+			}
+			if rec.Batch != nil {
+				for k, off := range rec.Batch.Cursors {
+					if cur, ok := j.cursorLocked(newCursors, k); ok && cur >= off {
+						continue
 					}
+					var v [8]byte
+					binary.BigEndian.PutUint64(v[:], uint64(off))
+					if err := cb.Put([]byte(k), v[:]); err != nil {
+						return err
+					}
+					if newCursors == nil {
+						newCursors = map[string]int64{}
+					}
+					newCursors[k] = off
 				}
 			}
-			return nil
-		})
-	}
+		}
+		return nil
+	})
 	if err != nil {
 		err = fmt.Errorf("journal: commit: %w", err)
 		for _, r := range group {
@@ -268,12 +276,13 @@ func (j *Journal) Replay(after uint64, fn func(*model.Record) error) error {
 		var from [8]byte
 		binary.BigEndian.PutUint64(from[:], after+1)
 		for k, v := c.Seek(from[:]); k != nil; k, v = c.Next() {
-			var rec model.Record
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("journal: record %d: %w", binary.BigEndian.Uint64(k), err)
+			seq := binary.BigEndian.Uint64(k)
+			rec, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("journal: record %d: %w", seq, err)
 			}
-			rec.Seq = binary.BigEndian.Uint64(k)
-			if err := fn(&rec); err != nil {
+			rec.Seq = seq
+			if err := fn(rec); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -152,4 +154,18 @@ func BenchmarkAppendDurable(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "alerts/s")
+	b.StopTimer()
+	reportLogBytes(b, j, b.N*100)
+}
+
+// reportLogBytes reports the bytes the log bucket's leaf pages hold per
+// alert: what the record encoding costs on disk (and in bbolt's mmap).
+func reportLogBytes(b *testing.B, j *Journal, alerts int) {
+	var inuse int
+	j.db.View(func(tx *bolt.Tx) error {
+		s := tx.Bucket(bucketLog).Stats()
+		inuse = s.LeafInuse + s.BranchInuse
+		return nil
+	})
+	b.ReportMetric(float64(inuse)/float64(alerts), "logbytes/alert")
 }
