@@ -128,6 +128,7 @@ func (j *Journal) Append(ctx context.Context, rec *model.Record) error {
 	defer func() {
 		if cap(e.buf) <= maxPooledBuf && len(e.strs) <= 1024 {
 			e.buf = e.buf[:0]
+			clear(e.strs) // do not keep the caller's strings alive
 			encPool.Put(e)
 		}
 	}()
