@@ -41,7 +41,7 @@ type Options struct {
 	MaxGroup int
 	// NoSync skips fsync (tests and benchmarks of the CPU path only).
 	NoSync bool
-	// OnCommit is called by the committer, in sequence order, with the
+	// OnCommit is called from one goroutine, in sequence order, with the
 	// records of each committed group before their appenders are released.
 	OnCommit func([]*model.Record)
 	// Observe, if set, receives each group's commit latency and size.
@@ -53,6 +53,8 @@ type Journal struct {
 	db      *bolt.DB
 	opts    Options
 	reqs    chan *request
+	applyCh chan committed
+	applyWG sync.WaitGroup
 	done    chan struct{}
 	wg      sync.WaitGroup
 	closeMu sync.RWMutex // guards closed and the send on reqs
@@ -113,8 +115,14 @@ func Open(dir string, opts Options) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("journal: initialise %s: %w", path, err)
 	}
+	j.applyCh = make(chan committed, 1)
+	j.applyWG.Add(1)
+	go j.applyLoop()
 	j.wg.Add(1)
-	go j.commitLoop()
+	go func() {
+		j.commitLoop()
+		close(j.applyCh)
+	}()
 	return j, nil
 }
 
@@ -237,11 +245,28 @@ func (j *Journal) commit(group []*request) {
 	if j.opts.Observe != nil {
 		j.opts.Observe(time.Since(start), len(recs))
 	}
-	if j.opts.OnCommit != nil {
-		j.opts.OnCommit(recs)
-	}
-	for _, r := range group {
-		r.err <- nil
+	// Hand the group to the applier: it runs OnCommit and releases the
+	// appenders while this goroutine already writes the next group, so
+	// the CPU work of applying overlaps the fsync of the next commit.
+	j.applyCh <- committed{recs: recs, group: append([]*request(nil), group...)}
+}
+
+type committed struct {
+	recs  []*model.Record
+	group []*request
+}
+
+// applyLoop runs OnCommit for committed groups, in order, then tells their
+// appenders that the records are durable (and applied).
+func (j *Journal) applyLoop() {
+	defer j.applyWG.Done()
+	for c := range j.applyCh {
+		if j.opts.OnCommit != nil {
+			j.opts.OnCommit(c.recs)
+		}
+		for _, r := range c.group {
+			r.err <- nil
+		}
 	}
 }
 
@@ -358,5 +383,6 @@ func (j *Journal) Close() error {
 	close(j.reqs)
 	j.closeMu.Unlock()
 	j.wg.Wait()
+	j.applyWG.Wait()
 	return j.db.Close()
 }

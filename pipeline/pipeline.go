@@ -36,7 +36,7 @@ type Options struct {
 	Correlate correlate.Config
 	Topology  correlate.Topology
 	// SnapshotEvery and SnapshotInterval: a snapshot of the engine state is
-	// taken after this many alert notifications (at least 4 × the number of
+	// taken after this many alert notifications (at least 10 × the number of
 	// alerts held) or this much time, whichever first.
 	SnapshotEvery    int
 	SnapshotInterval time.Duration
@@ -72,7 +72,7 @@ type Pipeline struct {
 // latest snapshot and the records after it, and starts the pipeline.
 func Open(opts Options, exporters ...Exporter) (*Pipeline, error) {
 	if opts.SnapshotEvery <= 0 {
-		opts.SnapshotEvery = 200_000
+		opts.SnapshotEvery = 1_000_000
 	}
 	if opts.SnapshotInterval <= 0 {
 		opts.SnapshotInterval = 5 * time.Minute
@@ -168,10 +168,10 @@ func (p *Pipeline) applyCommitted(recs []*model.Record) {
 	var snap []byte
 	var seq uint64
 	// Snapshot (and truncate the journal) after SnapshotEvery notifications,
-	// but no more often than every 4 × the state size, so that the cost of
+	// but no more often than every 10 × the state size, so that the cost of
 	// snapshots stays a fraction of the cost of ingest however large the
 	// state; or after SnapshotInterval.
-	due := p.sinceSnap >= max(p.opts.SnapshotEvery, 4*p.eng.Known())
+	due := p.sinceSnap >= max(p.opts.SnapshotEvery, 10*p.eng.Known())
 	if due || (p.sinceSnap > 0 && p.opts.Now().Sub(p.lastSnap) >= p.opts.SnapshotInterval) {
 		if p.snapping.TryLock() {
 			var err error
