@@ -69,7 +69,8 @@ type Config struct {
 	MaxHops int `yaml:"max_hops"`
 	// TextThreshold is the minimum similarity (0..1) of alert name and
 	// summary for text to join an alert on its own; 0 disables text.
-	TextThreshold float64 `yaml:"text_threshold"`
+	// Unset means 0.7.
+	TextThreshold *float64 `yaml:"text_threshold"`
 	// ReopenGrace: a member firing again this soon after its incident
 	// resolved reopens it instead of opening a new incident.
 	ReopenGrace Duration `yaml:"reopen_grace"`
@@ -111,8 +112,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxHops == 0 {
 		c.MaxHops = 2
 	}
-	if c.TextThreshold == 0 {
-		c.TextThreshold = 0.7
+	if c.TextThreshold == nil {
+		v := 0.7
+		c.TextThreshold = &v
 	}
 	if c.ReopenGrace == 0 {
 		c.ReopenGrace = Duration(15 * time.Minute)
@@ -144,8 +146,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("correlate.horizon: must not be negative")
 	case c.MaxHops < 0:
 		return fmt.Errorf("correlate.max_hops: must not be negative")
-	case c.TextThreshold < 0 || c.TextThreshold > 1:
-		return fmt.Errorf("correlate.text_threshold: must be between 0 and 1, got %v", c.TextThreshold)
+	case c.TextThreshold != nil && (*c.TextThreshold < 0 || *c.TextThreshold > 1):
+		return fmt.Errorf("correlate.text_threshold: must be between 0 and 1, got %v", *c.TextThreshold)
 	case c.FlapCount < 0:
 		return fmt.Errorf("correlate.flap_count: must not be negative")
 	case c.ProblemCount < 0:

@@ -581,7 +581,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	}
 
 	// 4. Text similarity: the weakest signal, only when nothing else matched.
-	if best.inc == nil && e.cfg.TextThreshold > 0 {
+	if th := *e.cfg.TextThreshold; best.inc == nil && th > 0 {
 		tokens := e.tokens(rec)
 		for i := len(e.open) - 1; i >= 0; i-- {
 			inc := e.open[i]
@@ -594,7 +594,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 				continue
 			}
 			sim := jaccard(tokens, inc.tokens)
-			if sim < e.cfg.TextThreshold {
+			if sim < th {
 				continue
 			}
 			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.lastActivity)), reason: model.Reason{
