@@ -2,108 +2,27 @@ package classify
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/sift-aiops/sift/model"
 )
 
+// Matcher is an Alertmanager label matcher (see model.Matcher).
+type Matcher = model.Matcher
+
 // MatchType is a matcher operator.
-type MatchType string
+type MatchType = model.MatchType
 
 // Matcher operators (Alertmanager syntax).
 const (
-	MatchEqual     MatchType = "="
-	MatchNotEqual  MatchType = "!="
-	MatchRegexp    MatchType = "=~"
-	MatchNotRegexp MatchType = "!~"
+	MatchEqual     = model.MatchEqual
+	MatchNotEqual  = model.MatchNotEqual
+	MatchRegexp    = model.MatchRegexp
+	MatchNotRegexp = model.MatchNotRegexp
 )
 
-// Matcher is one label matcher, e.g. severity=~"crit.*". As in
-// Alertmanager, a missing label has the value "", and regular
-// expressions are anchored at both ends.
-type Matcher struct {
-	Name  string
-	Type  MatchType
-	Value string
-	re    *regexp.Regexp
-}
-
-// ParseMatcher parses `name=value`, `name!="value"`, `name=~"re"` or
-// `name!~"re"`. The value may be double-quoted (Go escapes) or bare.
-func ParseMatcher(s string) (*Matcher, error) {
-	t := strings.TrimSpace(s)
-	if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
-		t = strings.TrimSpace(t[1 : len(t)-1])
-	}
-	if t == "" {
-		return nil, fmt.Errorf("empty matcher")
-	}
-	i := strings.IndexAny(t, "=!")
-	if i < 0 {
-		return nil, fmt.Errorf("matcher %q: no operator (want one of =, !=, =~, !~)", s)
-	}
-	name := strings.TrimSpace(t[:i])
-	if uq, err := strconv.Unquote(name); err == nil && strings.HasPrefix(name, `"`) {
-		name = uq
-	} else if !model.ValidLabelName(name) {
-		return nil, fmt.Errorf("matcher %q: invalid label name %q", s, name)
-	}
-	rest := t[i:]
-	var typ MatchType
-	switch {
-	case strings.HasPrefix(rest, "=~"):
-		typ = MatchRegexp
-	case strings.HasPrefix(rest, "!~"):
-		typ = MatchNotRegexp
-	case strings.HasPrefix(rest, "!="):
-		typ = MatchNotEqual
-	case strings.HasPrefix(rest, "="):
-		typ = MatchEqual
-	default:
-		return nil, fmt.Errorf("matcher %q: invalid operator (want one of =, !=, =~, !~)", s)
-	}
-	raw := strings.TrimSpace(rest[len(typ):])
-	val := raw
-	if strings.HasPrefix(raw, `"`) {
-		v, err := strconv.Unquote(raw)
-		if err != nil {
-			return nil, fmt.Errorf("matcher %q: badly quoted value %s", s, raw)
-		}
-		val = v
-	} else if strings.ContainsAny(raw, `",`) {
-		return nil, fmt.Errorf("matcher %q: unquoted value %q contains a quote or comma (one matcher per list entry)", s, raw)
-	}
-	m := &Matcher{Name: name, Type: typ, Value: val}
-	if typ == MatchRegexp || typ == MatchNotRegexp {
-		re, err := regexp.Compile("^(?:" + val + ")$")
-		if err != nil {
-			return nil, fmt.Errorf("invalid regex %q in matcher %q: %v", val, s, err)
-		}
-		m.re = re
-	}
-	return m, nil
-}
-
-// Matches reports whether labels satisfy m.
-func (m *Matcher) Matches(labels model.LabelSet) bool {
-	v := labels[m.Name]
-	switch m.Type {
-	case MatchEqual:
-		return v == m.Value
-	case MatchNotEqual:
-		return v != m.Value
-	case MatchRegexp:
-		return m.re.MatchString(v)
-	case MatchNotRegexp:
-		return !m.re.MatchString(v)
-	}
-	return false
-}
-
-// String renders m in Alertmanager syntax.
-func (m *Matcher) String() string { return m.Name + string(m.Type) + strconv.Quote(m.Value) }
+// ParseMatcher parses one matcher (see model.ParseMatcher).
+func ParseMatcher(s string) (*Matcher, error) { return model.ParseMatcher(s) }
 
 // Router is a compiled routing tree. It is immutable and safe for
 // concurrent use.

@@ -356,7 +356,7 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		flags[name] = b
 	}
-	var matchers []matcher
+	var matchers []*model.Matcher
 	for _, f := range q["filter"] {
 		ms, err := parseMatchers(f)
 		if err != nil {
@@ -384,7 +384,7 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			for i := range matchers {
-				if !matchers[i].matches(st.Labels) {
+				if !matchers[i].Matches(st.Labels) {
 					continue next
 				}
 			}

@@ -574,7 +574,7 @@ func TestParseMatchers(t *testing.T) {
 		}
 		ok := true
 		for i := range ms {
-			ok = ok && ms[i].matches(ls)
+			ok = ok && ms[i].Matches(ls)
 		}
 		if len(ms) != c.n || ok != c.want {
 			t.Errorf("%s: %d matchers, match=%v; want %d, %v", c.in, len(ms), ok, c.n, c.want)
