@@ -518,6 +518,12 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 					if _, rootDepends := e.full.dependsOn(root, rec.service); root != other && !rootDepends {
 						continue
 					}
+					// A root that was already failing on its own (a crash, an
+					// OOM...) well before this dependency alerted was not
+					// brought down by it: that is a second fault.
+					if first, ok := earliest(inc.evidence["c:"+root]); ok && first.Before(t.Add(-w/5)) {
+						continue
+					}
 					score = 0.8 - 0.15*float64(h-1)
 					detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", other, rec.service, h, plural(h), inc.ID)
 				} else {
@@ -786,6 +792,19 @@ func (e *Engine) newEpisode(inc *incident, rec *alertRec, why model.Reason, at t
 }
 
 const maxEvidence = 32
+
+func earliest(ts []time.Time) (time.Time, bool) {
+	if len(ts) == 0 {
+		return time.Time{}, false
+	}
+	m := ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(m) {
+			m = t
+		}
+	}
+	return m, true
+}
 
 func addEvidence(inc *incident, key string, t time.Time) {
 	list := inc.evidence[key]

@@ -88,7 +88,22 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 			roots = append(roots, svcs[n])
 		}
 	}
-	sort.SliceStable(roots, func(i, j int) bool { return roots[i].start.Before(roots[j].start) })
+	// Among the candidates, the one whose failure explains the most other
+	// alerting services (they depend on it) wins; then the earliest.
+	explains := make(map[string]int, len(roots))
+	for _, r := range roots {
+		for _, n := range names {
+			if _, ok := e.full.dependsOn(n, r.name); ok && n != r.name {
+				explains[r.name]++
+			}
+		}
+	}
+	sort.SliceStable(roots, func(i, j int) bool {
+		if explains[roots[i].name] != explains[roots[j].name] {
+			return explains[roots[i].name] > explains[roots[j].name]
+		}
+		return roots[i].start.Before(roots[j].start)
+	})
 	root := roots[0]
 	ev := []string{fmt.Sprintf("%s alerting (%s) since %s", root.name, root.alert, root.start.UTC().Format(time.RFC3339))}
 	var callers []string
@@ -107,7 +122,7 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 		ev = append(ev, callers...)
 	}
 	if len(roots) > 1 {
-		ev = append(ev, fmt.Sprintf("%d services have no alerting dependency; %s started first", len(roots), root.name))
+		ev = append(ev, fmt.Sprintf("%d services have no alerting dependency; %s explains the most alerting services (%d), then started first", len(roots), root.name, explains[root.name]))
 	}
 	return model.RootCause{Service: root.name, Evidence: ev}, root.alert
 }
