@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,10 +225,28 @@ type amv2Alert struct {
 // DecodeAMv2 decodes an Alertmanager v2 postableAlerts body (or a single
 // alert object) received at now.
 func (d *Decoder) DecodeAMv2(data []byte, now time.Time) ([]model.Alert, error) {
+	return d.decodeAMv2(nil, data, now, nil)
+}
+
+// decodeAMv2 appends the alerts of data to dst; on error it returns dst
+// unchanged. ss, if not nil, lends its scanner and caches.
+func (d *Decoder) decodeAMv2(dst []model.Alert, data []byte, now time.Time, ss *Session) ([]model.Alert, error) {
 	var in []amv2Alert
 	single := false
 	fb := firstByte(data)
-	if fast, ok := fastAMv2(data); ok {
+	var fast []amv2Alert
+	var ok bool
+	if ss != nil {
+		fast, ok = ss.sc.amv2(data, ss.in[:0])
+		if !ok {
+			clear(ss.in[:cap(ss.in)]) // partly decoded alerts: do not keep their maps
+		} else if cap(fast) <= maxSessionAlerts {
+			defer func() { clear(fast); ss.in = fast[:0] }()
+		}
+	} else {
+		fast, ok = fastAMv2(data)
+	}
+	if ok {
 		in, fb, single = fast, 0xff, fb == '{'
 	}
 	switch fb {
@@ -253,14 +272,19 @@ func (d *Decoder) DecodeAMv2(data []byte, now time.Time) ([]model.Alert, error) 
 	if err := d.checkCount(len(in), ""); err != nil {
 		return nil, err.withCount(len(in))
 	}
-	out := make([]model.Alert, len(in))
+	n0 := len(dst)
+	out := slices.Grow(dst, len(in))[:n0+len(in)]
 	tc := newTimeCaches()
+	if ss != nil {
+		tc = &ss.tc
+	}
 	for i := range in {
 		src := &in[i]
-		a := &out[i]
-		a.Labels, a.Annotations, a.GeneratorURL = src.Labels, src.Annotations, src.GeneratorURL
+		a := &out[n0+i]
+		*a = model.Alert{Labels: src.Labels, Annotations: src.Annotations, GeneratorURL: src.GeneratorURL}
 		if err := d.finish(index("", i, single), a, src.StartsAt, src.EndsAt, now, tc); err != nil {
-			return nil, err.withCount(len(in))
+			clear(out[n0:])
+			return dst, err.withCount(len(in))
 		}
 	}
 	return out, nil

@@ -24,7 +24,18 @@ type scanner struct {
 	pairs []string // scratch for strMap
 
 	lastStart, lastEnd, lastURL string
+
+	// seen, if not nil (a Session's scanner), holds the interned strings
+	// and shares the strings read recently (label values of one service,
+	// cluster, ... repeat from one message to the next): up to maxSeen
+	// strings of up to maxSeenLen bytes.
+	seen map[string]string
 }
+
+const (
+	maxSeen    = 4096
+	maxSeenLen = 64
+)
 
 func (s *scanner) ws() {
 	for s.i < len(s.d) {
@@ -61,6 +72,19 @@ var interned = func() map[string]string {
 	return m
 }()
 
+// resetSeen empties (or creates) the scanner's recent strings, keeping
+// the interned ones.
+func (s *scanner) resetSeen() {
+	if s.seen == nil {
+		s.seen = make(map[string]string, maxSeen)
+	} else {
+		clear(s.seen)
+	}
+	for k, v := range interned {
+		s.seen[k] = v
+	}
+}
+
 // str reads a JSON string.
 func (s *scanner) str() (string, bool) {
 	s.ws()
@@ -85,10 +109,23 @@ func (s *scanner) str() (string, bool) {
 			if !ascii && !utf8.Valid(raw) {
 				return "", false // encoding/json would substitute U+FFFD
 			}
-			if v, ok := interned[string(raw)]; ok {
+			if s.seen == nil {
+				if v, ok := interned[string(raw)]; ok {
+					return v, true
+				}
+				return string(raw), true
+			}
+			if v, ok := s.seen[string(raw)]; ok {
 				return v, true
 			}
-			return string(raw), true
+			v := string(raw)
+			if len(raw) <= maxSeenLen {
+				if len(s.seen) >= maxSeen {
+					s.resetSeen() // bounded: start over
+				}
+				s.seen[v] = v
+			}
+			return v, true
 		case c == '\\':
 			esc = true
 			j++ // the escaped byte cannot end the string
@@ -207,11 +244,20 @@ var labelsKey = []byte(`"labels"`)
 
 // fastAMv2 parses a JSON array of alerts, or one alert object.
 func fastAMv2(data []byte) ([]amv2Alert, bool) {
-	s := scanner{d: data}
-	var out []amv2Alert
+	var s scanner
+	return s.amv2(data, nil)
+}
+
+// amv2 parses a JSON array of alerts, or one alert object, appending them
+// to out (which must have length 0). The scanner's scratch space and the
+// strings it remembers carry over from the previous call: a Session
+// decodes a stream of messages with one scanner.
+func (s *scanner) amv2(data []byte, out []amv2Alert) ([]amv2Alert, bool) {
+	s.d, s.i = data, 0
+	defer func() { s.d = nil }() // do not keep the message alive
 	s.ws()
 	if s.i < len(data) && data[s.i] == '{' {
-		out = make([]amv2Alert, 1)
+		out = append(out, amv2Alert{})
 		if !s.alert(&out[0]) {
 			return nil, false
 		}
@@ -219,7 +265,9 @@ func fastAMv2(data []byte) ([]amv2Alert, bool) {
 		if !s.consume('[') {
 			return nil, false
 		}
-		out = make([]amv2Alert, 0, bytes.Count(data, labelsKey))
+		if out == nil {
+			out = make([]amv2Alert, 0, bytes.Count(data, labelsKey))
+		}
 		if !s.consume(']') {
 			for {
 				out = append(out, amv2Alert{})

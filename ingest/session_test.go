@@ -1,0 +1,157 @@
+package ingest
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// sessionStream is a stream of messages as a Kafka topic may carry them:
+// single alerts sharing times and URLs, arrays, escapes, bad messages
+// between good ones, other formats.
+func sessionStream() []string {
+	one := func(i int, starts, url string) string {
+		return fmt.Sprintf(`{"labels":{"alertname":"A%d","instance":"10.0.0.%d:9100","severity":"critical"},"annotations":{"summary":"s %d","empty":""},"startsAt":%q,"endsAt":"2026-11-24T23:53:18Z","generatorURL":%q}`,
+			i%3, i, i, starts, url)
+	}
+	var msgs []string
+	for i := range 6 {
+		msgs = append(msgs, one(i, "2026-11-24T22:53:18.783Z", "http://p/graph"))
+	}
+	msgs = append(msgs,
+		`{"labels":{"alertname":"B"},"startsAt":"2026-11-24T22:53:18.783\u005a","generatorURL":"http:\/\/p\/graph"}`, // same values, escaped
+		one(7, "2026-11-24T22:53:18.783Z", "http://p/graph"),
+		"{\"labels\":{\"alertname\":\"C\"},\"startsAt\":\"2026-11-24T22:53:18.783Z\n\"}", // raw newline: invalid
+		`{"labels":{"alertname":"D"},"startsAt":"2026-11-24T22:53:18.783Z"}`,
+		`{"labels":{"alertname":"E"},"startsAt":"yesterday"}`, // invalid time
+		`{"labels":{"alertname":"E"},"startsAt":"yesterday"}`,
+		`{"labels":{"alertname":"F"},"startsAt":"2026-11-24T23:00:00Z","endsAt":"2026-11-24T22:00:00Z"}`, // ends before it starts
+		`[{"labels":{"alertname":"G"}},{"labels":{"bad-name":"x","alertname":"G"}}]`,                         // second alert invalid
+		`[{"labels":{"alertname":"H","a":"1","a":"2"}},{"labels":{"alertname":"H","a":""},"startsAt":"2026-11-24T22:53:18.783Z"}]`,
+		`[]`,
+		`{"labels":{"alertname":"I"},"startsAt":"2026-11-24T22:53:18.783Z","extra":1}`, // declined by the fast path
+		`{"labels":{"alertname":"J"}`,
+		`{"name":"disk full","service":"db","host":"db-1","severity":"critical"}`, // a generic event
+		`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"W"},"startsAt":"2026-11-24T22:53:18.783Z"}]}`,
+		string(batchBody(3)),
+		one(8, "2026-11-24T22:53:18.783Z", "http://p/graph"),
+		``,
+	)
+	return msgs
+}
+
+// TestSessionMatchesDecoder decodes a stream through one Session (in
+// several orders, with and without format detection) and checks every
+// message against a fresh Decoder: the same alerts or the same error, and
+// nothing of a rejected message appended.
+func TestSessionMatchesDecoder(t *testing.T) {
+	at := time.Date(2026, 11, 24, 23, 0, 0, 0, time.UTC)
+	msgs := sessionStream()
+	orders := [][]int{make([]int, len(msgs)), make([]int, len(msgs)), nil}
+	for i := range msgs {
+		orders[0][i] = i
+		orders[1][i] = len(msgs) - 1 - i
+	}
+	for i := 0; i < 3*len(msgs); i++ { // each message after each other one, repeated
+		orders[2] = append(orders[2], (i*7)%len(msgs))
+	}
+	d := NewDecoder(Config{DropLabels: []string{"instance"}})
+	for _, format := range []string{"", FormatAMv2} {
+		for oi, order := range orders {
+			s := d.NewSession()
+			var got []model.Alert
+			for _, mi := range order {
+				msg := []byte(msgs[mi])
+				want, werr := d.Decode(format, msg, at)
+				n0 := len(got)
+				var err error
+				got, err = s.AppendDecode(got, format, msg, at)
+				name := fmt.Sprintf("format %q order %d message %d %.60q", format, oi, mi, msgs[mi])
+				if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+					t.Fatalf("%s: error %v, want %v", name, err, werr)
+				}
+				if err != nil {
+					if len(got) != n0 {
+						t.Fatalf("%s: rejected message appended %d alerts", name, len(got)-n0)
+					}
+					continue
+				}
+				if !reflect.DeepEqual(got[n0:], want) && !(len(want) == 0 && len(got) == n0) {
+					t.Fatalf("%s:\n got %#v\nwant %#v", name, got[n0:], want)
+				}
+			}
+		}
+	}
+}
+
+// TestSessionKeepsNoMessage checks that the alerts a Session returns do
+// not alias its scratch: decoding the next message does not change them.
+func TestSessionKeepsNoMessage(t *testing.T) {
+	at := time.Date(2026, 11, 24, 23, 0, 0, 0, time.UTC)
+	s := NewDecoder(Config{}).NewSession()
+	buf := []byte(`{"labels":{"alertname":"A","x":"1"},"startsAt":"2026-11-24T22:53:18.783Z","generatorURL":"http://u"}`)
+	first, err := s.AppendDecode(nil, FormatAMv2, buf, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf { // the consumer's fetch buffer is reused
+		buf[i] = ' '
+	}
+	if _, err := s.AppendDecode(nil, FormatAMv2, []byte(`[{"labels":{"alertname":"B","x":"2"}}]`), at); err != nil {
+		t.Fatal(err)
+	}
+	want := model.Alert{Labels: model.LabelSet{"alertname": "A", "x": "1"}, GeneratorURL: "http://u",
+		StartsAt: time.Date(2026, 11, 24, 22, 53, 18, 783e6, time.UTC)}
+	if len(first) != 1 || !reflect.DeepEqual(first[0], want) {
+		t.Fatalf("first alert changed: %#v", first)
+	}
+	if strings.TrimSpace(string(buf)) != "" {
+		t.Fatal("buffer not overwritten")
+	}
+}
+
+// BenchmarkSessionSingleAlerts decodes batches of 1000 one-alert messages
+// cycling over 20,000 identities (as the kafkaload benchmark).
+func BenchmarkSessionSingleAlerts(b *testing.B) {
+	const n = 1000
+	msgs := make([][]byte, 20*n)
+	for i := range msgs {
+		msgs[i] = []byte(fmt.Sprintf(`{"annotations":{"description":"x %d has fired.","summary":"KubePodCrashLooping on 10.0.%d.%d:9100 (api)"},"endsAt":"2026-11-24T23:58:21Z","generatorURL":"http://prometheus.example/graph","labels":{"alertname":"KubePodCrashLooping","cluster":"prod-eu-1","instance":"10.0.%d.%d:9100","job":"kube-state-metrics","namespace":"default","pod":"api-%x","service":"api","severity":"warning","team":"core"},"startsAt":"2026-11-24T22:53:18Z"}`,
+			i, i/256, i%256, i/256, i%256, i*7919))
+	}
+	d := NewDecoder(Config{})
+	b.Run("decoder", func(b *testing.B) {
+		b.ReportAllocs()
+		k := 0
+		for b.Loop() {
+			out := make([]model.Alert, 0, n)
+			for _, m := range msgs[k*n : (k+1)*n] {
+				a, err := d.Decode(FormatAMv2, m, now)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out = append(out, a...)
+			}
+			k = (k + 1) % 20
+		}
+	})
+	b.Run("session", func(b *testing.B) {
+		b.ReportAllocs()
+		s := d.NewSession()
+		k := 0
+		for b.Loop() {
+			out := make([]model.Alert, 0, n)
+			for _, m := range msgs[k*n : (k+1)*n] {
+				var err error
+				if out, err = s.AppendDecode(out, FormatAMv2, m, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+			k = (k + 1) % 20
+		}
+	})
+}
