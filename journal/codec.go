@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sift-aiops/sift/model"
@@ -80,8 +81,9 @@ const (
 type encoder struct {
 	buf  []byte
 	strs map[string]int
-	// scratch holds sorted names.
+	// scratch holds sorted names, pairs sorted labels.
 	scratch []string
+	pairs   []labelPair
 }
 
 // appendRecord appends the binary encoding of rec to dst. rec.Seq is not
@@ -180,18 +182,29 @@ func (e *encoder) batch(b *model.Batch) {
 
 func (e *encoder) labels(ls model.LabelSet) {
 	e.buf = binary.AppendUvarint(e.buf, uint64(len(ls)))
-	names := e.scratch[:0]
-	for n := range ls {
-		names = append(names, n)
+	// One pass over the map collects names and values (no lookup per name).
+	ps := e.pairs[:0]
+	for n, v := range ls {
+		ps = append(ps, labelPair{n, v})
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		e.string(n)
-		e.string(ls[n])
+	if len(ps) <= 16 {
+		for i := 1; i < len(ps); i++ { // insertion sort: label sets are small
+			for j := i; j > 0 && ps[j].name < ps[j-1].name; j-- {
+				ps[j], ps[j-1] = ps[j-1], ps[j]
+			}
+		}
+	} else {
+		slices.SortFunc(ps, func(a, b labelPair) int { return strings.Compare(a.name, b.name) })
 	}
-	clear(names) // do not keep the caller's strings alive in the pool
-	e.scratch = names[:0]
+	for i := range ps {
+		e.string(ps[i].name)
+		e.string(ps[i].value)
+	}
+	clear(ps) // do not keep the caller's strings alive in the pool
+	e.pairs = ps[:0]
 }
+
+type labelPair struct{ name, value string }
 
 // string writes s as uvarint(len<<1) and its bytes, or, if the same
 // string was written before in this record, as uvarint(index<<1 | 1).

@@ -592,3 +592,26 @@ func BenchmarkCodec(b *testing.B) {
 		b.Run(shape+"/json", func(b *testing.B) { benchCodec(b, typical, jsonEnc, binDec) })
 	}
 }
+
+// TestCodecLargeLabelSets covers label sets above the insertion-sort size:
+// they round-trip and encode deterministically (names in order).
+func TestCodecLargeLabelSets(t *testing.T) {
+	for _, n := range []int{15, 16, 17, 40, 300} {
+		ls := make(model.LabelSet, n)
+		for i := range n {
+			ls[fmt.Sprintf("l%03d_%d", (i*37)%n, i)] = fmt.Sprint("v", i%7)
+		}
+		rec := &model.Record{Batch: &model.Batch{At: time.Unix(1700000000, 0).UTC(), Alerts: []model.Alert{{Labels: ls, Annotations: ls}}}}
+		enc := mustEncode(t, rec)
+		got, err := decodeRecord(enc)
+		if err != nil {
+			t.Fatalf("%d labels: %v", n, err)
+		}
+		sameRecord(t, got, rec)
+		for range 5 {
+			if again := mustEncode(t, rec); !bytes.Equal(again, enc) {
+				t.Fatalf("%d labels: encoding depends on map order", n)
+			}
+		}
+	}
+}

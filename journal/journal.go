@@ -134,7 +134,11 @@ func Open(dir string, opts Options) (*Journal, error) {
 func (j *Journal) Append(ctx context.Context, rec *model.Record) error {
 	e := encPool.Get().(*encoder)
 	defer func() {
-		if cap(e.buf) <= maxPooledBuf && len(e.strs) <= 1024 {
+		// The string table is bounded by maxShared entries: keep it
+		// whatever its size, or every batch of more than a few hundred
+		// alerts would build a new one (most of the allocation of a
+		// Kafka ingest burst).
+		if cap(e.buf) <= maxPooledBuf {
 			e.buf = e.buf[:0]
 			clear(e.strs) // do not keep the caller's strings alive
 			encPool.Put(e)
