@@ -59,6 +59,7 @@ type Stats struct {
 type Consumer struct {
 	cfg     Config
 	dec     *ingest.Decoder
+	ses     *ingest.Session // fetch goroutine only: dec's scratch and caches across messages
 	sink    model.Sink
 	cursors model.CursorStore
 	log     *slog.Logger
@@ -133,7 +134,7 @@ func Start(ctx context.Context, cfg Config, dec *ingest.Decoder, sink model.Sink
 	if cfg.StartOffset == "latest" {
 		start = kafkago.LastOffset
 	}
-	dialer := &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true}
+	dialer := &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DialFunc: dialBuffered(10 * time.Second)}
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:           cfg.Brokers,
 		GroupID:           cfg.Group,
@@ -157,6 +158,7 @@ func Start(ctx context.Context, cfg Config, dec *ingest.Decoder, sink model.Sink
 	c := &Consumer{
 		cfg:       cfg,
 		dec:       dec,
+		ses:       dec.NewSession(),
 		sink:      sink,
 		cursors:   cursors,
 		log:       log,
@@ -293,7 +295,8 @@ func (c *Consumer) collect(ctx context.Context) (*pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pending{at: time.Now(), cursors: map[string]int64{}, last: map[int]kafkago.Message{}}
+	p := &pending{at: time.Now(), cursors: make(map[string]int64, len(c.parts)), last: make(map[int]kafkago.Message, len(c.parts)),
+		alerts: make([]model.Alert, 0, min(c.cfg.BatchSize, c.cfg.BatchAlerts))}
 	c.add(p, m)
 	wctx, cancel := context.WithTimeout(ctx, c.cfg.BatchWait)
 	defer cancel()
@@ -333,12 +336,12 @@ func (c *Consumer) add(p *pending, m kafkago.Message) {
 	}
 	ps.done = m.Offset
 	p.cursors[ps.key] = m.Offset
-	alerts, err := c.dec.Decode(c.cfg.Format, m.Value, p.at)
+	alerts, err := c.ses.AppendDecode(p.alerts, c.cfg.Format, m.Value, p.at)
 	if err != nil {
 		p.dead = append(p.dead, deadLetter{msg: m, err: err})
 		return
 	}
-	p.alerts = append(p.alerts, alerts...)
+	p.alerts = alerts
 }
 
 // appendLoop makes each batch durable and then commits its offsets:
