@@ -30,7 +30,7 @@ func sessionStream() []string {
 		`{"labels":{"alertname":"E"},"startsAt":"yesterday"}`, // invalid time
 		`{"labels":{"alertname":"E"},"startsAt":"yesterday"}`,
 		`{"labels":{"alertname":"F"},"startsAt":"2026-11-24T23:00:00Z","endsAt":"2026-11-24T22:00:00Z"}`, // ends before it starts
-		`[{"labels":{"alertname":"G"}},{"labels":{"bad-name":"x","alertname":"G"}}]`,                         // second alert invalid
+		`[{"labels":{"alertname":"G"}},{"labels":{"bad-name":"x","alertname":"G"}}]`,                     // second alert invalid
 		`[{"labels":{"alertname":"H","a":"1","a":"2"}},{"labels":{"alertname":"H","a":""},"startsAt":"2026-11-24T22:53:18.783Z"}]`,
 		`[]`,
 		`{"labels":{"alertname":"I"},"startsAt":"2026-11-24T22:53:18.783Z","extra":1}`, // declined by the fast path
