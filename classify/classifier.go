@@ -184,16 +184,20 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 		return fmt.Sprintf("kNN %s%s (%.2f)", strings.Join(ids, ","), more, v.Confidence)
 	}
 
-	// team
+	// team: a route decides; else the configured owner of the affected
+	// service, unless past incidents say otherwise almost unanimously
+	// (agents' corrections are learned); else the kNN vote; else fallback.
+	ownerSvc, ownerTeam := c.owner(inc, ordered)
+	hasOwner := ownerTeam != ""
 	switch {
 	case teamM != nil:
 		res.Team, res.Confidence = teamM.Team, 1
 		res.Sources = append(res.Sources, "team: route "+teamM.TeamFrom+onAlert(teamA))
-	case tv.Winner != "" && tv.Confidence >= c.cfg.KNN.MinConfidence:
+	case tv.Winner != "" && tv.Confidence >= c.cfg.KNN.MinConfidence && (tv.Confidence >= ownerOverride || !hasOwner):
 		res.Team, res.Confidence = tv.Winner, tv.Confidence
 		res.Sources = append(res.Sources, "team: "+knnSrc(tv))
 	default:
-		if svc, team := c.owner(inc, ordered); team != "" {
+		if svc, team := ownerSvc, ownerTeam; team != "" {
 			res.Team, res.Confidence = team, 1
 			res.Sources = append(res.Sources, "team: owner of service "+svc)
 		} else {
@@ -232,6 +236,10 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 	}
 	return res
 }
+
+// ownerOverride is the kNN confidence needed to overrule the configured
+// owner of the affected service.
+const ownerOverride = 0.9
 
 // Vote is the outcome of the kNN vote, whatever the threshold.
 type Vote struct {

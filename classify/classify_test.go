@@ -254,6 +254,35 @@ func TestDecisionOrder(t *testing.T) {
 	if res.Priority != "P1" || !strings.HasPrefix(res.Sources[2], "priority: matrix impact=high urgency=high") {
 		t.Fatalf("priority: %+v", res.Classification)
 	}
+	// the owner beats a merely confident kNN vote; a nearly unanimous one
+	// (agents kept moving such incidents to another team) overrules it
+	ledger := func(id string) (*model.Incident, []model.AlertState) {
+		return &model.Incident{ID: id, Title: "LedgerImbalance on billing", Services: []string{"billing"}, RootCause: model.RootCause{Service: "billing"}},
+			[]model.AlertState{alert("alertname=LedgerImbalance,service=billing,severity=critical", "ledger totals differ")}
+	}
+	for i := 0; i < 7; i++ {
+		team := "platform"
+		if i < 2 {
+			team = "dba"
+		}
+		pi, pa := ledger(fmt.Sprintf("L%d", i))
+		if err := c.Learn(pi, pa, model.Classification{Team: team}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc, alerts = ledger("X3b")
+	if res = c.Classify(inc, alerts); res.Team != "payments" {
+		t.Fatalf("owner vs 5/7 kNN: %+v", res.Classification)
+	}
+	for i := 0; i < 2; i++ { // corrections: now all say platform
+		pi, pa := ledger(fmt.Sprintf("L%d", i))
+		if err := c.Learn(pi, pa, model.Classification{Team: "platform"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res = c.Classify(inc, alerts); res.Team != "platform" || !strings.HasPrefix(res.Sources[0], "team: kNN") {
+		t.Fatalf("unanimous kNN vs owner: %+v", res.Classification)
+	}
 	// fallback
 	inc = &model.Incident{ID: "X4", Title: "Zzyzx"}
 	res = c.Classify(inc, []model.AlertState{alert("alertname=Zzyzx,severity=info", "")})

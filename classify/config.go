@@ -3,9 +3,10 @@
 // the similar past incidents that say how it was resolved.
 //
 // Decisions are taken in this order: an Alertmanager-style routing tree of
-// label matchers (rules), then a k-nearest-neighbour vote over a bleve
-// (BM25) index of past incidents, then the service owner from the
-// taxonomy, then a fallback. Priority comes from an ITIL impact × urgency
+// label matchers (rules), then the service owner from the taxonomy (which
+// a k-nearest-neighbour vote over a bleve (BM25) index of past incidents
+// overrules only when it is nearly unanimous, so that agents' corrections
+// are learned), then the kNN vote, then a fallback. Priority comes from an ITIL impact × urgency
 // matrix, unless a route sets it.
 package classify
 
