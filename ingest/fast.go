@@ -22,6 +22,10 @@ type scanner struct {
 	d     []byte
 	i     int
 	pairs []string // scratch for strMap
+	// hints are the names and values of the last labels (0) and
+	// annotations (1) objects read, by position (see strMap).
+	hints     [2][]string
+	keepHints bool // more objects to come: record hints
 
 	lastStart, lastEnd, lastURL string
 
@@ -33,6 +37,7 @@ type scanner struct {
 }
 
 const (
+	maxHints   = 128 // names and values remembered per kind
 	maxSeen    = 4096
 	maxSeenLen = 64
 )
@@ -140,7 +145,12 @@ func (s *scanner) str() (string, bool) {
 
 // strMap reads an object whose values are all strings. The pairs are
 // collected first so that the map is allocated once at its final size.
-func (s *scanner) strMap() (model.LabelSet, bool) {
+//
+// The names and values are read with recent against those at the same
+// position in the previous object of the same kind (labels or
+// annotations): successive alerts usually list the same names in the same
+// order, and often share values.
+func (s *scanner) strMap(kind int) (model.LabelSet, bool) {
 	if !s.consume('{') {
 		return nil, false
 	}
@@ -148,12 +158,23 @@ func (s *scanner) strMap() (model.LabelSet, bool) {
 		return model.LabelSet{}, true
 	}
 	s.pairs = s.pairs[:0]
+	hint := s.hints[kind]
 	for {
-		k, ok := s.str()
+		var k, v string
+		var ok bool
+		if i := len(s.pairs); i+1 < len(hint) {
+			k, ok = s.recent(&hint[i])
+		} else {
+			k, ok = s.str()
+		}
 		if !ok || !s.consume(':') {
 			return nil, false
 		}
-		v, ok := s.str()
+		if i := len(s.pairs) + 1; i < len(hint) {
+			v, ok = s.recent(&hint[i])
+		} else {
+			v, ok = s.str()
+		}
 		if !ok {
 			return nil, false
 		}
@@ -163,6 +184,9 @@ func (s *scanner) strMap() (model.LabelSet, bool) {
 		}
 		if !s.consume('}') {
 			return nil, false
+		}
+		if s.keepHints && len(s.pairs) > len(hint) && len(s.pairs) <= maxHints {
+			s.hints[kind] = append(hint[:0], s.pairs...)
 		}
 		m := make(model.LabelSet, len(s.pairs)/2)
 		for i := 0; i < len(s.pairs); i += 2 {
@@ -215,12 +239,12 @@ func (s *scanner) alert(a *amv2Alert) bool {
 			if a.Labels != nil {
 				return false // encoding/json would merge the two objects
 			}
-			a.Labels, ok = s.strMap()
+			a.Labels, ok = s.strMap(0)
 		case "annotations":
 			if a.Annotations != nil {
 				return false
 			}
-			a.Annotations, ok = s.strMap()
+			a.Annotations, ok = s.strMap(1)
 		case "startsAt":
 			a.StartsAt, ok = s.recent(&s.lastStart)
 		case "endsAt":
@@ -256,6 +280,8 @@ func (s *scanner) amv2(data []byte, out []amv2Alert) ([]amv2Alert, bool) {
 	s.d, s.i = data, 0
 	defer func() { s.d = nil }() // do not keep the message alive
 	s.ws()
+	// One alert decoded on its own has no use for hints.
+	s.keepHints = s.seen != nil || (s.i < len(data) && data[s.i] == '[')
 	if s.i < len(data) && data[s.i] == '{' {
 		out = append(out, amv2Alert{})
 		if !s.alert(&out[0]) {

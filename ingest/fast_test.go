@@ -46,6 +46,10 @@ var fastSeeds = []string{
 	`{"labels":{"a":"b"}}{}`,
 	"[{\"startsAt\":\"a\\nb\"},{\"startsAt\":\"a\nb\"}]",
 	`[{"startsAt":"ab"},{"startsAt":"a\u0062"},{"startsAt":"ab"}]`,
+	// names and values compared with those at the same position before
+	`[{"labels":{"a":"1","b":"2"}},{"labels":{"a":"1","b":"2","c":"3"}},{"labels":{"b":"2","a":"1"}},{"labels":{"a":"1"}}]`,
+	`[{"labels":{"a":"x"},"annotations":{"a":"y"}},{"labels":{"\u0061":"x"},"annotations":{"a":"y\n"}},{"labels":{"a":"x"}}]`,
+	"[{\"labels\":{\"a\":\"x\"}},{\"labels\":{\"a\":\"x\n\"}}]",
 }
 
 func TestFastPathMatchesEncodingJSON(t *testing.T) {
