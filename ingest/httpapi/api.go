@@ -62,12 +62,13 @@ type AlertLister interface {
 // API holds the HTTP receivers. Create it with New and mount it with
 // Register.
 type API struct {
-	cfg     ingest.Config
-	dec     *ingest.Decoder
-	sink    model.Sink
-	alerts  AlertLister
-	now     func() time.Time
-	started time.Time
+	cfg      ingest.Config
+	dec      *ingest.Decoder
+	sessions sync.Pool // *ingest.Session
+	sink     model.Sink
+	alerts   AlertLister
+	now      func() time.Time
+	started  time.Time
 
 	received *prometheus.CounterVec
 	rejected *prometheus.CounterVec
@@ -103,6 +104,7 @@ func New(cfg ingest.Config, sink model.Sink, alerts AlertLister, reg prometheus.
 		now:     now,
 		started: now(),
 	}
+	a.sessions.New = func() any { return a.dec.NewSession() }
 	a.received = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sift_alerts_received_total",
 		Help: "Alerts accepted (durably appended), by receiver.",
@@ -263,7 +265,11 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 		}
 
 		now := a.now()
-		alerts, err := a.dec.Decode(source, buf.Bytes(), now)
+		// A pooled session reuses decoding scratch and interns repeated
+		// label strings across requests.
+		sess := a.sessions.Get().(*ingest.Session)
+		alerts, err := sess.AppendDecode(nil, source, buf.Bytes(), now)
+		a.sessions.Put(sess)
 		if err != nil {
 			var ie *ingest.Error
 			if errors.As(err, &ie) {
