@@ -48,9 +48,7 @@ type incident struct {
 	members      map[model.Fingerprint]*alertRec
 	firing       int
 	lastActivity time.Time
-	manual       bool                    // resolved by an agent
-	svcSpan      map[string][2]time.Time // service -> first, last episode start
-	infra        map[string]bool         // "label=value" of host-level members
+	manual       bool // resolved by an agent
 	tokens       map[string]struct{}
 	rootAlert    string
 	// evidence: episode starts of members, by what they show:
@@ -317,7 +315,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 		case inc.Status != model.IncidentResolved && (soon || rec.flapping):
 			inc.firing++
 			inc.lastActivity = at
-			e.touchSpan(inc, rec)
+			e.noteEpisode(inc, rec)
 			e.newEpisode(inc, rec, model.Reason{Kind: model.ReasonFlap, Score: 1, Detail: "fired again while its incident is open"}, at)
 			if rec.flapping && !wasFlapping {
 				e.timeline(inc, at, "flapping", rec.alert.Name()+" is flapping")
@@ -330,7 +328,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 			inc.Status = model.IncidentOpen
 			inc.ResolvedAt = time.Time{}
 			inc.UpdatedAt = at
-			e.touchSpan(inc, rec)
+			e.noteEpisode(inc, rec)
 			why := "fired again within the reopen grace period"
 			if rec.flapping {
 				why = "flapping alert fired again"
@@ -668,8 +666,6 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 	inc := &incident{
 		seq:       e.nextInc,
 		members:   map[model.Fingerprint]*alertRec{},
-		svcSpan:   map[string][2]time.Time{},
-		infra:     map[string]bool{},
 		tokens:    map[string]struct{}{},
 		evidence:  map[string][]time.Time{},
 		groupLast: map[string]time.Time{},
@@ -717,7 +713,7 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 	for _, tok := range e.tokens(rec) {
 		inc.tokens[tok] = struct{}{}
 	}
-	e.touchSpan(inc, rec)
+	e.noteEpisode(inc, rec)
 	e.index(inc, rec)
 	e.aggregate(inc, rec, !dupMember)
 	if !dupMember && (rec.hostLevel || !e.isSymptom(rec)) {
@@ -819,7 +815,9 @@ func addEvidence(inc *incident, key string, t time.Time) {
 	inc.evidence[key] = append(list, t)
 }
 
-func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
+// noteEpisode records the start of a member's episode as evidence (see
+// incident.evidence) and as the incident's latest start.
+func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 	if rec.episodeStart.After(inc.lastStart) {
 		inc.lastStart = rec.episodeStart
 	}
@@ -842,14 +840,6 @@ func (e *Engine) touchSpan(inc *incident, rec *alertRec) {
 	if e.isCause(rec) {
 		addEvidence(inc, "c:"+rec.service, rec.episodeStart)
 	}
-	s, ok := inc.svcSpan[rec.service]
-	if !ok || rec.episodeStart.Before(s[0]) {
-		s[0] = rec.episodeStart
-	}
-	if !ok || rec.episodeStart.After(s[1]) {
-		s[1] = rec.episodeStart
-	}
-	inc.svcSpan[rec.service] = s
 }
 
 // index makes inc findable by rec's group key, service and infrastructure.
@@ -864,9 +854,6 @@ func (e *Engine) index(inc *incident, rec *alertRec) {
 		if v := rec.alert.Labels[l]; v != "" {
 			key := l + "=" + v
 			e.byInfra[key] = addOnce(e.byInfra[key], inc)
-			if rec.hostLevel {
-				inc.infra[key] = true
-			}
 		}
 	}
 }

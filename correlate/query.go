@@ -131,7 +131,7 @@ func (e *Engine) Incidents(f Filter) ([]*model.Incident, int) {
 			}
 		}
 		if f.Service != "" {
-			if _, ok := inc.svcSpan[f.Service]; !ok && inc.RootCause.Service != f.Service {
+			if _, ok := inc.agg.Svc[f.Service]; !ok && inc.RootCause.Service != f.Service {
 				continue
 			}
 		}

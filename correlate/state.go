@@ -28,18 +28,16 @@ type snapAlert struct {
 
 type snapIncident struct {
 	model.Incident
-	Seq          uint64                  `json:"seq"`
-	Firing       int                     `json:"firing"`
-	LastActivity time.Time               `json:"lastActivity"`
-	Manual       bool                    `json:"manual,omitempty"`
-	SvcSpan      map[string][2]time.Time `json:"svcSpan,omitempty"`
-	Infra        []string                `json:"infra,omitempty"`
-	RootAlert    string                  `json:"rootAlert,omitempty"`
-	Evidence     map[string][]time.Time  `json:"evidence,omitempty"`
-	GroupLast    map[string]time.Time    `json:"groupLast,omitempty"` // hex(group key) -> time
-	LastStart    time.Time               `json:"lastStart"`
-	Agg          incAgg                  `json:"agg"`
-	Causes       int                     `json:"causes"`
+	Seq          uint64                 `json:"seq"`
+	Firing       int                    `json:"firing"`
+	LastActivity time.Time              `json:"lastActivity"`
+	Manual       bool                   `json:"manual,omitempty"`
+	RootAlert    string                 `json:"rootAlert,omitempty"`
+	Evidence     map[string][]time.Time `json:"evidence,omitempty"`
+	GroupLast    map[string]time.Time   `json:"groupLast,omitempty"` // hex(group key) -> time
+	LastStart    time.Time              `json:"lastStart"`
+	Agg          incAgg                 `json:"agg"`
+	Causes       int                    `json:"causes"`
 }
 
 type snapshot struct {
@@ -65,13 +63,10 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			continue
 		}
 		si := snapIncident{Incident: inc.Incident, Seq: inc.seq, Firing: inc.firing, LastActivity: inc.lastActivity,
-			Manual: inc.manual, SvcSpan: inc.svcSpan, RootAlert: inc.rootAlert, Evidence: inc.evidence, LastStart: inc.lastStart, Agg: inc.agg, Causes: inc.causes,
+			Manual: inc.manual, RootAlert: inc.rootAlert, Evidence: inc.evidence, LastStart: inc.lastStart, Agg: inc.agg, Causes: inc.causes,
 			GroupLast: map[string]time.Time{}}
 		for k, v := range inc.groupLast {
 			si.GroupLast[fmt.Sprintf("%x", k)] = v
-		}
-		for k := range inc.infra {
-			si.Infra = append(si.Infra, k)
 		}
 		s.Incidents = append(s.Incidents, si)
 	}
@@ -109,7 +104,7 @@ func (e *Engine) Restore(data []byte) error {
 	e.now, e.lastGC, e.nextInc, e.nextPrb, e.stats = s.Now, s.LastGC, s.NextInc, s.NextPrb, s.Stats
 	for _, si := range s.Incidents {
 		inc := &incident{Incident: si.Incident, seq: si.Seq, firing: si.Firing, lastActivity: si.LastActivity, manual: si.Manual,
-			members: map[model.Fingerprint]*alertRec{}, svcSpan: si.SvcSpan, infra: map[string]bool{}, tokens: map[string]struct{}{},
+			members: map[model.Fingerprint]*alertRec{}, tokens: map[string]struct{}{},
 			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, groupLast: map[string]time.Time{}}
 		if inc.evidence == nil {
 			inc.evidence = map[string][]time.Time{}
@@ -120,12 +115,6 @@ func (e *Engine) Restore(data []byte) error {
 				return err
 			}
 			inc.groupLast[k] = v
-		}
-		if inc.svcSpan == nil {
-			inc.svcSpan = map[string][2]time.Time{}
-		}
-		for _, k := range si.Infra {
-			inc.infra[k] = true
 		}
 		e.incs[inc.ID] = inc
 		e.order = append(e.order, inc)
