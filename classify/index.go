@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -18,6 +17,8 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
+
+	"github.com/sift-aiops/sift/model"
 )
 
 // PastIncident is one incident of the history the kNN vote learns from:
@@ -131,7 +132,7 @@ func newMapping() mapping.IndexMapping {
 // camel returns s followed by its CamelCase-split words, so that
 // "KubePodCrashLooping" is found by "crash" as well as by its full name.
 func camel(s string) string {
-	w := splitCamel(s)
+	w := model.Words(s)
 	if len(w) == 0 {
 		return s
 	}
@@ -330,41 +331,4 @@ func tally(ns []Neighbor, field func(Neighbor) string) vote {
 		}
 	}
 	return v
-}
-
-// splitCamel returns the words of s, breaking CamelCase
-// ("HTTPServerDown" -> http server down) and non-letters, lower-cased,
-// without duplicates and one-letter words (as correlate.Tokenize does,
-// kept here so that classify does not depend on the correlation engine).
-func splitCamel(s string) []string {
-	var out []string
-	seen := map[string]bool{}
-	var cur []rune
-	flush := func() {
-		if len(cur) > 1 {
-			w := strings.ToLower(string(cur))
-			if !seen[w] {
-				seen[w] = true
-				out = append(out, w)
-			}
-		}
-		cur = cur[:0]
-	}
-	rs := []rune(s)
-	for i, r := range rs {
-		if !unicode.IsLetter(r) {
-			flush()
-			continue
-		}
-		if unicode.IsUpper(r) && len(cur) > 0 {
-			prevLower := unicode.IsLower(cur[len(cur)-1])
-			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-			if prevLower || (nextLower && unicode.IsUpper(cur[len(cur)-1])) {
-				flush()
-			}
-		}
-		cur = append(cur, r)
-	}
-	flush()
-	return out
 }

@@ -265,8 +265,8 @@ func TestSplitCamel(t *testing.T) {
 		"mysql_up == 0 on node-a":                     "mysql up on node",
 		"PostgresqlTooManyConnections PostgresqlDown": "postgresql too many connections down",
 	} {
-		if got := strings.Join(splitCamel(in), " "); got != want {
-			t.Errorf("splitCamel(%q) = %q, want %q", in, got, want)
+		if got := strings.Join(model.Words(in), " "); got != want {
+			t.Errorf("model.Words(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -2,7 +2,8 @@ package correlate
 
 import (
 	"strings"
-	"unicode"
+
+	"github.com/sift-aiops/sift/model"
 )
 
 // tokens returns the normalised words of an alert's name and summary,
@@ -21,39 +22,16 @@ var stopwords = map[string]bool{
 	"value": true, "instance": true, "from": true, "was": true, "were": true, "not": true,
 }
 
-// Tokenize splits text into lower-case words, breaking CamelCase and
-// dropping numbers, stop words and duplicates.
+// Tokenize splits text into lower-case words (see model.Words), dropping
+// stop words.
 func Tokenize(s string) []string {
-	var out []string
-	seen := map[string]bool{}
-	var cur []rune
-	flush := func() {
-		if len(cur) > 1 {
-			w := strings.ToLower(string(cur))
-			if !stopwords[w] && !seen[w] {
-				seen[w] = true
-				out = append(out, w)
-			}
-		}
-		cur = cur[:0]
-	}
-	rs := []rune(s)
-	for i, r := range rs {
-		switch {
-		case unicode.IsLetter(r):
-			if unicode.IsUpper(r) && len(cur) > 0 {
-				prevLower := unicode.IsLower(cur[len(cur)-1])
-				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-				if prevLower || (nextLower && unicode.IsUpper(cur[len(cur)-1])) {
-					flush()
-				}
-			}
-			cur = append(cur, r)
-		default:
-			flush()
+	words := model.Words(s)
+	out := words[:0]
+	for _, w := range words {
+		if !stopwords[w] {
+			out = append(out, w)
 		}
 	}
-	flush()
 	return out
 }
 
