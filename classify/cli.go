@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sift-aiops/sift/internal/yamlpath"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -44,48 +45,13 @@ func ParseConfig(data []byte) (Config, error) {
 	if err := doc.Classify.Validate(); err != nil {
 		var root yaml.Node
 		if yaml.Unmarshal(data, &root) == nil {
-			if line := lineOf(&root, err.Error()); line > 0 {
+			if line := yamlpath.Line(&root, err.Error()); line > 0 {
 				return Config{}, fmt.Errorf("line %d: %w", line, err)
 			}
 		}
 		return Config{}, err
 	}
 	return doc.Classify.WithDefaults(), nil
-}
-
-// lineOf finds the line of the key path an error message starts with.
-func lineOf(root *yaml.Node, msg string) int {
-	path, _, ok := strings.Cut(msg, ": ")
-	if !ok || root == nil || len(root.Content) == 0 {
-		return 0
-	}
-	n := root.Content[0]
-	line := 0
-	for _, part := range strings.Split(path, ".") {
-		name, idx := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
-			name = part[:i]
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
-		}
-		var next *yaml.Node
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == name {
-					line, next = n.Content[i].Line, n.Content[i+1]
-					break
-				}
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-		if idx >= 0 && n.Kind == yaml.SequenceNode && idx < len(n.Content) {
-			n = n.Content[idx]
-			line = n.Line
-		}
-	}
-	return line
 }
 
 // ParseLabels parses `alertname=Foo,service="bar",severity=critical`

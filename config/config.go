@@ -18,6 +18,7 @@ import (
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/kafka"
+	"github.com/sift-aiops/sift/internal/yamlpath"
 	"github.com/sift-aiops/sift/knowledge"
 )
 
@@ -113,7 +114,7 @@ func Parse(data []byte) (*Config, error) {
 		}
 	}
 	if err := c.validate(); err != nil {
-		return nil, &Error{Line: lineOf(&root, err.Error()), Msg: err.Error()}
+		return nil, &Error{Line: yamlpath.Line(&root, err.Error()), Msg: err.Error()}
 	}
 	c.applyDefaults()
 	return c, nil
@@ -160,41 +161,4 @@ func (c *Config) validate() error {
 		return fmt.Errorf("listen: %q must be host:port", c.Listen)
 	}
 	return nil
-}
-
-// lineOf finds the line of the key path an error message starts with
-// ("correlate.window: ..." or "topology.depends_on.frontend[1]: ...").
-func lineOf(root *yaml.Node, msg string) int {
-	path, _, ok := strings.Cut(msg, ": ")
-	if !ok || root == nil || len(root.Content) == 0 {
-		return 0
-	}
-	n := root.Content[0]
-	line := 0
-	for _, part := range strings.Split(path, ".") {
-		name, idx := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
-			name = part[:i]
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
-		}
-		next := (*yaml.Node)(nil)
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == name {
-					line = n.Content[i].Line
-					next = n.Content[i+1]
-					break
-				}
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-		if idx >= 0 && n.Kind == yaml.SequenceNode && idx < len(n.Content) {
-			n = n.Content[idx]
-			line = n.Line
-		}
-	}
-	return line
 }
