@@ -163,7 +163,7 @@ func Start(ctx context.Context, cfg Config, dec *ingest.Decoder, sink model.Sink
 		cursors:   cursors,
 		log:       log,
 		r:         r,
-		dlq:       newWriter(cfg, cfg.DeadLetterTopic, log),
+		dlq:       NewWriter(cfg, cfg.DeadLetterTopic, log),
 		batches:   make(chan *pending, 1),
 		commits:   make(chan commitJob, 4),
 		fetchDone: make(chan struct{}),
@@ -191,9 +191,11 @@ func formatName(f string) string {
 	return f
 }
 
-// newWriter returns a synchronous producer for topic: acks from all
-// in-sync replicas, keys hashed to partitions like the Java client.
-func newWriter(cfg Config, topic string, log *slog.Logger) *kafkago.Writer {
+// NewWriter returns the producer Sift uses for its own topics (dead
+// letters, incident events): acks from all in-sync replicas, keys hashed
+// to partitions with kafka-go's hash balancer (FNV-1a), topics created on
+// first use.
+func NewWriter(cfg Config, topic string, log *slog.Logger) *kafkago.Writer {
 	return &kafkago.Writer{
 		Addr:                   kafkago.TCP(cfg.Brokers...),
 		Topic:                  topic,
