@@ -34,6 +34,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sift-aiops/sift/benchmarks/internal/evalstats"
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/model"
 )
@@ -203,35 +204,8 @@ type scores struct {
 }
 
 func score(truth, pred []string) scores {
-	classes := map[string]bool{}
-	for _, t := range truth {
-		classes[t] = true
-	}
-	tp, fp, fn := map[string]int{}, map[string]int{}, map[string]int{}
-	right := 0
-	for i := range truth {
-		if truth[i] == pred[i] {
-			right++
-			tp[truth[i]]++
-		} else {
-			fn[truth[i]]++
-			fp[pred[i]]++
-		}
-	}
-	f1sum := 0.0
-	for c := range classes {
-		p, r := 0.0, 0.0
-		if tp[c]+fp[c] > 0 {
-			p = float64(tp[c]) / float64(tp[c]+fp[c])
-		}
-		if tp[c]+fn[c] > 0 {
-			r = float64(tp[c]) / float64(tp[c]+fn[c])
-		}
-		if p+r > 0 {
-			f1sum += 2 * p * r / (p + r)
-		}
-	}
-	return scores{acc: float64(right) / float64(len(truth)), macroF1: f1sum / float64(len(classes)), n: len(truth)}
+	acc, f1 := evalstats.Score(truth, pred)
+	return scores{acc: acc, macroF1: f1, n: len(truth)}
 }
 
 func majority(xs []string) string {

@@ -37,6 +37,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sift-aiops/sift/benchmarks/internal/evalstats"
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/config"
@@ -251,35 +252,8 @@ func routes() *classify.Route {
 type scores struct{ acc, macroF1 float64 }
 
 func score(truth, pred []string) scores {
-	classes := map[string]bool{}
-	for _, t := range truth {
-		classes[t] = true
-	}
-	tp, fp, fn := map[string]int{}, map[string]int{}, map[string]int{}
-	right := 0
-	for i := range truth {
-		if truth[i] == pred[i] {
-			right++
-			tp[truth[i]]++
-		} else {
-			fn[truth[i]]++
-			fp[pred[i]]++
-		}
-	}
-	sum := 0.0
-	for c := range classes {
-		p, r := 0.0, 0.0
-		if tp[c]+fp[c] > 0 {
-			p = float64(tp[c]) / float64(tp[c]+fp[c])
-		}
-		if tp[c]+fn[c] > 0 {
-			r = float64(tp[c]) / float64(tp[c]+fn[c])
-		}
-		if p+r > 0 {
-			sum += 2 * p * r / (p + r)
-		}
-	}
-	return scores{float64(right) / float64(len(truth)), sum / float64(len(classes))}
+	acc, f1 := evalstats.Score(truth, pred)
+	return scores{acc, f1}
 }
 
 func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
