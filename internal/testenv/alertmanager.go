@@ -3,7 +3,6 @@ package testenv
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 )
 
@@ -33,30 +32,13 @@ func StartAlertmanager(t testing.TB, configYAML string) string {
 	if err := os.WriteFile(cfgPath, []byte(configYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var url string
-	startForTest(t, "alertmanager", func() (launch, error) {
-		port, err := freePort()
-		if err != nil {
-			return launch{}, err
+	return startHTTPDaemon(t, "alertmanager", bin, dir, "data-", func(addr, data string) []string {
+		return []string{
+			"--config.file=" + cfgPath,
+			"--storage.path=" + data,
+			"--web.listen-address=" + addr,
+			"--cluster.listen-address=",
+			"--log.level=warn",
 		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		url = "http://" + addr
-		data, err := os.MkdirTemp(dir, "data-")
-		if err != nil {
-			return launch{}, err
-		}
-		return launch{
-			bin: bin,
-			args: []string{
-				"--config.file=" + cfgPath,
-				"--storage.path=" + data,
-				"--web.listen-address=" + addr,
-				"--cluster.listen-address=",
-				"--log.level=warn",
-			},
-			dir:      dir,
-			readyURL: url + "/-/ready",
-		}, nil
 	})
-	return url
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -201,4 +202,28 @@ func startForTest(t testing.TB, name string, setup func() (launch, error)) *proc
 		}
 	})
 	return p
+}
+
+// startHTTPDaemon starts bin for the test on a free 127.0.0.1 port with a
+// fresh data directory (prefix dataPrefix) under dir, with the arguments
+// args returns for that address and directory, waits until its /-/ready
+// answers, and returns its base URL. A start that fails is retried with
+// new ports (see startForTest).
+func startHTTPDaemon(t testing.TB, name, bin, dir, dataPrefix string, args func(addr, data string) []string) string {
+	t.Helper()
+	var url string
+	startForTest(t, name, func() (launch, error) {
+		port, err := freePort()
+		if err != nil {
+			return launch{}, err
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		url = "http://" + addr
+		data, err := os.MkdirTemp(dir, dataPrefix)
+		if err != nil {
+			return launch{}, err
+		}
+		return launch{bin: bin, args: args(addr, data), dir: dir, readyURL: url + "/-/ready"}, nil
+	})
+	return url
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -65,35 +64,18 @@ func StartPrometheus(t testing.TB, configYAML, rulesYAML string) string {
 	if err := os.WriteFile(cfgPath, []byte(configYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var url string
-	startForTest(t, "prometheus", func() (launch, error) {
-		port, err := freePort()
-		if err != nil {
-			return launch{}, err
+	return startHTTPDaemon(t, "prometheus", bin, dir, "tsdb-", func(addr, data string) []string {
+		return []string{
+			"--config.file=" + cfgPath,
+			"--storage.tsdb.path=" + data,
+			"--web.listen-address=" + addr,
+			"--log.level=warn",
+			// Resend firing alerts every second instead of every
+			// minute: the first send at start-up is often dropped
+			// before the Alertmanager targets are discovered.
+			"--rules.alert.resend-delay=1s",
 		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		url = "http://" + addr
-		data, err := os.MkdirTemp(dir, "tsdb-")
-		if err != nil {
-			return launch{}, err
-		}
-		return launch{
-			bin: bin,
-			args: []string{
-				"--config.file=" + cfgPath,
-				"--storage.tsdb.path=" + data,
-				"--web.listen-address=" + addr,
-				"--log.level=warn",
-				// Resend firing alerts every second instead of every
-				// minute: the first send at start-up is often dropped
-				// before the Alertmanager targets are discovered.
-				"--rules.alert.resend-delay=1s",
-			},
-			dir:      dir,
-			readyURL: url + "/-/ready",
-		}, nil
 	})
-	return url
 }
 
 // withRuleFile adds rule_files: [path] to the configuration unless it
