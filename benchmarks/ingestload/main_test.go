@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sift-aiops/sift/benchmarks/internal/loadgen"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -18,7 +19,7 @@ func TestLabelSetsDistinctAndRealistic(t *testing.T) {
 	const n = 70000
 	seen := make(map[model.Fingerprint]int, n)
 	for i := range n {
-		ls := model.LabelSet(labelSet(i))
+		ls := model.LabelSet(loadgen.LabelSet(i))
 		if len(ls) < 8 {
 			t.Fatalf("label set %d has %d labels: %s", i, len(ls), ls)
 		}
@@ -54,7 +55,7 @@ func TestBodyIsAlertmanagerJSON(t *testing.T) {
 	}
 	for k, want := range []int{3, 4, 0, 1} {
 		a := alerts[k]
-		if a.Labels.Fingerprint() != model.LabelSet(labelSet(want)).Fingerprint() {
+		if a.Labels.Fingerprint() != model.LabelSet(loadgen.LabelSet(want)).Fingerprint() {
 			t.Errorf("alert %d has labels %s, want set %d", k, a.Labels, want)
 		}
 		if !a.StartsAt.Equal(now) || !a.EndsAt.Equal(now.Add(5*time.Minute)) {
