@@ -39,8 +39,8 @@ import (
 //	action  = length:uvarint JSON of model.Action
 //
 // Labels, annotations and cursors are written sorted by name so that a
-// record always encodes to the same bytes. Seq is not stored: it is the
-// record's key.
+// record always encodes to the same bytes. Seq is not stored here: it is
+// in the record's frame (see wal.go).
 //
 // Decoding normalises what the engine does not distinguish: empty label
 // sets, annotation sets, cursor maps and alert lists decode as nil, and

@@ -4,32 +4,39 @@
 // the journal, so it is rebuilt on start from the latest snapshot plus the
 // records after it.
 //
-// It is stored in a bbolt file under the data directory. Concurrent
-// appends are group-committed: one transaction and one fsync serve every
-// append waiting at that moment, so durability costs little throughput.
+// Layout of the data directory:
+//
+//	wal/LOCK                         flock held while the journal is open
+//	wal/00000000000000000001.seg     segments of the log, named by the seq of
+//	wal/...                          their first record, rolled at ~64 MiB
+//	snapshot                         latest snapshot and the seq it covers
+//
+// Records are framed with their length, seq and a CRC-32C (see wal.go)
+// and encoded by codec.go. Concurrent appends are group-committed: the
+// frames of every append waiting at that moment are written with one
+// write and made durable with one fdatasync, then handed to OnCommit
+// while the next group is already being written. On Open the segments are
+// scanned and checked: a torn write at the tail of the last segment (a
+// crash during a write that was never acknowledged) is cut off with a log
+// message; damage anywhere else is an error naming the file and offset.
+// SaveSnapshot deletes the segments the snapshot covers.
+//
+// A data directory written by the earlier bbolt journal (journal.db) is
+// migrated on the first Open and journal.db renamed journal.db.migrated.
 package journal
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/sift-aiops/sift/model"
-)
-
-var (
-	bucketLog  = []byte("log")
-	bucketMeta = []byte("meta")
-	bucketCur  = []byte("cursors")
-	keySnap    = []byte("snapshot")
-	keySnapSeq = []byte("snapshot_seq")
 )
 
 // ErrClosed is returned by Append after Close.
@@ -50,18 +57,31 @@ type Options struct {
 
 // Journal is the durable log.
 type Journal struct {
-	db      *bolt.DB
+	dir     string
+	walDir  string
+	lock    *os.File
 	opts    Options
 	reqs    chan *request
 	applyCh chan committed
 	applyWG sync.WaitGroup
-	done    chan struct{}
 	wg      sync.WaitGroup
 	closeMu sync.RWMutex // guards closed and the send on reqs
-	mu      sync.RWMutex // guards cursors and lastSeq
-	cursors map[string]int64
 	closed  bool
+	snapMu  sync.Mutex // serialises SaveSnapshot and LoadSnapshot
+
+	mu      sync.RWMutex // guards the fields below
+	cursors map[string]int64
 	lastSeq uint64
+	snapSeq uint64   // records up to here are dropped (covered by the snapshot)
+	segs    []uint64 // first seq of each segment, ascending; the last is being written
+
+	// Owned by the commit goroutine.
+	f        *os.File // the last segment, opened for appending
+	curFirst uint64   // its name
+	size     int64    // its size
+	wbuf     []byte   // the group being written
+	cbuf     []byte   // its cursor frame's payload
+	failed   error    // a write or sync failed: every later append fails
 }
 
 type request struct {
@@ -71,49 +91,35 @@ type request struct {
 }
 
 // encPool holds encoders. An encoder's buffer is reused only after its
-// Append has returned, i.e. after the transaction that wrote it ended.
+// Append has returned, i.e. after the commit that wrote it ended.
 var encPool = sync.Pool{New: func() any { return &encoder{buf: make([]byte, 0, 4096)} }}
 
 // maxPooledBuf bounds the buffers kept for reuse.
 const maxPooledBuf = 1 << 20
 
+// maxWriteBuf bounds the group buffer kept between commits.
+const maxWriteBuf = 32 << 20
+
 // Open opens (creating if needed) the journal in dir.
 func Open(dir string, opts Options) (*Journal, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	walDir := filepath.Join(dir, "wal")
+	if err := os.MkdirAll(walDir, 0o755); err != nil {
 		return nil, fmt.Errorf("journal: data directory %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, "journal.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        2 * time.Second,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-		NoSync:         opts.NoSync,
-	})
+	lock, err := lockFile(filepath.Join(walDir, "LOCK"))
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("journal: %s is locked by another process (is another sift running on this data dir?)", path)
-		}
-		return nil, fmt.Errorf("journal: open %s: %w", path, err)
+		return nil, err
 	}
 	if opts.MaxGroup <= 0 {
 		opts.MaxGroup = 4096
 	}
-	j := &Journal{db: db, opts: opts, reqs: make(chan *request, 4096), done: make(chan struct{}), cursors: map[string]int64{}}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketLog, bucketMeta, bucketCur} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+	j := &Journal{dir: dir, walDir: walDir, lock: lock, opts: opts, reqs: make(chan *request, 4096), cursors: map[string]int64{}}
+	if err := j.load(); err != nil {
+		if j.f != nil {
+			j.f.Close()
 		}
-		j.lastSeq = tx.Bucket(bucketLog).Sequence()
-		return tx.Bucket(bucketCur).ForEach(func(k, v []byte) error {
-			j.cursors[string(k)] = int64(binary.BigEndian.Uint64(v))
-			return nil
-		})
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("journal: initialise %s: %w", path, err)
+		lock.Close()
+		return nil, err
 	}
 	j.applyCh = make(chan committed, 1)
 	j.applyWG.Add(1)
@@ -124,6 +130,150 @@ func Open(dir string, opts Options) (*Journal, error) {
 		close(j.applyCh)
 	}()
 	return j, nil
+}
+
+// load migrates an old journal if there is one, scans the segments and
+// opens the last one for appending.
+func (j *Journal) load() error {
+	removeTemps(j.walDir)
+	os.Remove(filepath.Join(j.dir, "snapshot.tmp"))
+	segs, err := listSegments(j.walDir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(j.dir, "journal.db")); err == nil {
+		if len(segs) == 0 {
+			err = migrateBolt(j.dir, j.walDir, j.opts.NoSync)
+		} else {
+			// A migration wrote the segment, then crashed.
+			slog.Info("journal: finishing an interrupted migration of journal.db")
+			err = finishMigration(j.dir, j.opts.NoSync)
+		}
+		if err != nil {
+			return err
+		}
+		if segs, err = listSegments(j.walDir); err != nil {
+			return err
+		}
+	}
+	_, snapSeq, err := readSnapshot(j.dir, false)
+	if err != nil {
+		return err
+	}
+	j.snapSeq = snapSeq
+	if len(segs) == 0 {
+		j.lastSeq = snapSeq
+		j.segs = []uint64{snapSeq + 1}
+		return j.createSegment(snapSeq + 1)
+	}
+	next := segs[0]
+	for i, first := range segs {
+		path := filepath.Join(j.walDir, segName(first))
+		if first != next {
+			return fmt.Errorf("journal: segment %s starts at seq %d but the previous one ends at %d (missing or extra segment)", path, first, next-1)
+		}
+		if err := j.scan(path, &next, i == len(segs)-1); err != nil {
+			return err
+		}
+	}
+	j.lastSeq = next - 1
+	if j.lastSeq < snapSeq {
+		return fmt.Errorf("journal: the snapshot covers records up to seq %d but the log in %s ends at seq %d (records are missing)", snapSeq, j.walDir, j.lastSeq)
+	}
+	j.segs = segs
+	last := filepath.Join(j.walDir, segName(segs[len(segs)-1]))
+	f, err := os.OpenFile(last, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.f, j.size, j.curFirst = f, st.Size(), segs[len(segs)-1]
+	if !j.opts.NoSync {
+		// The truncation of a torn tail must be durable before appending.
+		if err := datasync(f); err != nil {
+			return fmt.Errorf("journal: sync %s: %w", last, err)
+		}
+	}
+	return nil
+}
+
+// scan checks the frames of one segment and collects its cursors; *next
+// is the seq its first record must have, and becomes the seq after its
+// last committed record.
+//
+// A group is committed by the cursor frame that ends it. In the last
+// segment, what follows the last cursor frame (a torn or partial group:
+// a write that was never acknowledged) is cut off with a log message.
+// Anywhere else, a bad frame is an error naming the file and offset.
+func (j *Journal) scan(path string, next *uint64, last bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	r := newSegReader(f, path)
+	var committed int64 // end of the last complete group
+	seq := *next
+	for {
+		off := r.off
+		typ, fseq, payload, err := r.next()
+		if err == io.EOF {
+			if committed == st.Size() {
+				return nil
+			}
+			err = &corruptError{path, committed, fmt.Sprintf("%d records without the frame that commits their group", seq-*next)}
+		}
+		var ce *corruptError
+		if errors.As(err, &ce) && last {
+			slog.Warn("journal: cutting off a torn write at the end of the log", "file", path, "offset", committed,
+				"dropped_bytes", st.Size()-committed, "dropped_records", seq-*next, "reason", fmt.Sprintf("at offset %d: %s", ce.offset, ce.reason))
+			if err := os.Truncate(path, committed); err != nil {
+				return fmt.Errorf("journal: cut torn tail of %s: %w", path, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch typ {
+		case frameRecord:
+			if fseq != seq {
+				return fmt.Errorf("journal: %s: record at offset %d has seq %d, expected %d", path, off, fseq, seq)
+			}
+			seq++
+		case frameCursors:
+			if err := mergeCursors(j.cursors, payload); err != nil {
+				return fmt.Errorf("journal: %s: cursor frame at offset %d: %v", path, off, err)
+			}
+			committed, *next = r.off, seq
+		}
+	}
+}
+
+// createSegment creates the segment starting at first and makes it the
+// one being written.
+func (j *Journal) createSegment(first uint64) error {
+	path := filepath.Join(j.walDir, segName(first))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("journal: create segment: %w", err)
+	}
+	if !j.opts.NoSync {
+		if err := syncDir(j.walDir); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	j.f, j.size, j.curFirst = f, 0, first
+	return nil
 }
 
 // Append makes rec durable and returns once it is. rec.Seq is assigned.
@@ -148,6 +298,9 @@ func (j *Journal) Append(ctx context.Context, rec *model.Record) error {
 	data, err := e.encode(rec)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
+	}
+	if len(data) > maxFrame {
+		return fmt.Errorf("journal: record of %d bytes exceeds the limit of %d", len(data), maxFrame)
 	}
 	req := &request{rec: rec, data: data, err: make(chan error, 1)}
 	j.closeMu.RLock()
@@ -195,56 +348,75 @@ func (j *Journal) commitLoop() {
 
 func (j *Journal) commit(group []*request) {
 	start := time.Now()
-	recs := make([]*model.Record, len(group))
-	for i, r := range group {
-		recs[i] = r.rec
-	}
-	var newCursors map[string]int64
-	err := j.db.Update(func(tx *bolt.Tx) error {
-		lb := tx.Bucket(bucketLog)
-		cb := tx.Bucket(bucketCur)
-		var key [8]byte
-		for i, rec := range recs {
-			seq, err := lb.NextSequence()
-			if err != nil {
-				return err
-			}
-			rec.Seq = seq
-			binary.BigEndian.PutUint64(key[:], seq)
-			if err := lb.Put(key[:], group[i].data); err != nil {
-				return err
-			}
-			if rec.Batch != nil {
-				for k, off := range rec.Batch.Cursors {
-					if cur, ok := j.cursorLocked(newCursors, k); ok && cur >= off {
-						continue
-					}
-					var v [8]byte
-					binary.BigEndian.PutUint64(v[:], uint64(off))
-					if err := cb.Put([]byte(k), v[:]); err != nil {
-						return err
-					}
-					if newCursors == nil {
-						newCursors = map[string]int64{}
-					}
-					newCursors[k] = off
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		err = fmt.Errorf("journal: commit: %w", err)
+	fail := func(err error) {
 		for _, r := range group {
 			r.err <- err
 		}
+	}
+	if j.failed != nil {
+		fail(j.failed)
+		return
+	}
+	first := j.lastSeq + 1 // lastSeq is only written by this goroutine
+	need := int64(0)
+	for _, r := range group {
+		need += frameHeader + int64(len(r.data))
+	}
+	j.wbuf = j.wbuf[:0]
+	// Roll when the group does not fit, unless the segment has no record
+	// yet (a group larger than a segment gets a segment of its own).
+	if j.curFirst <= j.lastSeq && j.size+need > segmentSize {
+		if err := j.roll(first); err != nil {
+			j.failed = fmt.Errorf("journal: roll segment: %w (no more appends are accepted)", err)
+			fail(j.failed)
+			return
+		}
+	}
+	recs := make([]*model.Record, len(group))
+	var newCursors map[string]int64
+	for i, r := range group {
+		rec := r.rec
+		recs[i] = rec
+		rec.Seq = first + uint64(i)
+		j.wbuf = appendFrame(j.wbuf, frameRecord, rec.Seq, r.data)
+		if rec.Batch != nil {
+			for k, off := range rec.Batch.Cursors {
+				if cur, ok := j.cursorLocked(newCursors, k); ok && cur >= off {
+					continue
+				}
+				if newCursors == nil {
+					newCursors = map[string]int64{}
+				}
+				newCursors[k] = off
+			}
+		}
+	}
+	// The group ends with its cursor updates (often none): this frame
+	// commits it, so a crash never keeps half a group.
+	last := recs[len(recs)-1].Seq
+	j.cbuf = appendCursors(j.cbuf[:0], newCursors)
+	j.wbuf = appendFrame(j.wbuf, frameCursors, last, j.cbuf)
+	n, err := j.f.Write(j.wbuf)
+	j.size += int64(n)
+	if err == nil && !j.opts.NoSync {
+		err = datasync(j.f)
+	}
+	if cap(j.wbuf) > maxWriteBuf {
+		j.wbuf = nil
+	}
+	if err != nil {
+		// After a failed write or fsync the file's state is unknown:
+		// refuse everything from now on rather than risk acknowledging
+		// records after a hole.
+		j.failed = fmt.Errorf("journal: commit: %w (no more appends are accepted)", err)
+		fail(j.failed)
 		return
 	}
 	j.mu.Lock()
 	for k, v := range newCursors {
 		j.cursors[k] = v
 	}
-	j.lastSeq = recs[len(recs)-1].Seq
+	j.lastSeq = last
 	j.mu.Unlock()
 	if j.opts.Observe != nil {
 		j.opts.Observe(time.Since(start), len(recs))
@@ -253,6 +425,26 @@ func (j *Journal) commit(group []*request) {
 	// appenders while this goroutine already writes the next group, so
 	// the CPU work of applying overlaps the fsync of the next commit.
 	j.applyCh <- committed{recs: recs, group: append([]*request(nil), group...)}
+}
+
+// roll closes the segment being written (already synced) and starts a
+// new one at first, beginning with every cursor so that older segments
+// can be deleted. The cursor frame is written with the group.
+func (j *Journal) roll(first uint64) error {
+	if err := j.f.Close(); err != nil {
+		return err
+	}
+	j.f = nil
+	if err := j.createSegment(first); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.segs = append(j.segs, first)
+	if len(j.cursors) > 0 {
+		j.wbuf = appendFrame(j.wbuf, frameCursors, first-1, appendCursors(nil, j.cursors))
+	}
+	j.mu.Unlock()
+	return nil
 }
 
 type committed struct {
@@ -299,15 +491,54 @@ func (j *Journal) LastSeq() uint64 {
 	return j.lastSeq
 }
 
-// Replay calls fn for every record with Seq > after, in order.
+// Replay calls fn for every record with Seq > after, in order, up to the
+// last record committed when Replay started. Records covered by the
+// latest snapshot are not returned.
 func (j *Journal) Replay(after uint64, fn func(*model.Record) error) error {
-	return j.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketLog).Cursor()
-		var from [8]byte
-		binary.BigEndian.PutUint64(from[:], after+1)
-		for k, v := c.Seek(from[:]); k != nil; k, v = c.Next() {
-			seq := binary.BigEndian.Uint64(k)
-			rec, err := decodeRecord(v)
+	j.mu.RLock()
+	limit := j.lastSeq
+	after = max(after, j.snapSeq)
+	var files []*os.File
+	var openErr error
+	for i, first := range j.segs {
+		if after >= limit {
+			break
+		}
+		if i+1 < len(j.segs) && j.segs[i+1] <= after+1 {
+			continue // every record in it is <= after
+		}
+		f, err := os.Open(filepath.Join(j.walDir, segName(first)))
+		if err != nil {
+			openErr = err
+			break
+		}
+		// Opened under the lock: a concurrent truncate cannot remove
+		// the file before it is read.
+		files = append(files, f)
+	}
+	j.mu.RUnlock()
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if openErr != nil {
+		return fmt.Errorf("journal: replay: %w", openErr)
+	}
+	for _, f := range files {
+		r := newSegReader(f, f.Name())
+		for {
+			typ, seq, payload, err := r.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if typ != frameRecord || seq <= after {
+				continue
+			}
+			rec, err := decodeRecord(payload)
 			if err != nil {
 				return fmt.Errorf("journal: record %d: %w", seq, err)
 			}
@@ -315,68 +546,16 @@ func (j *Journal) Replay(after uint64, fn func(*model.Record) error) error {
 			if err := fn(rec); err != nil {
 				return err
 			}
-		}
-		return nil
-	})
-}
-
-// SaveSnapshot stores state as of seq and drops the records it covers.
-func (j *Journal) SaveSnapshot(seq uint64, state []byte) error {
-	var s [8]byte
-	binary.BigEndian.PutUint64(s[:], seq)
-	err := j.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if err := m.Put(keySnap, state); err != nil {
-			return err
-		}
-		return m.Put(keySnapSeq, s[:])
-	})
-	if err != nil {
-		return fmt.Errorf("journal: save snapshot: %w", err)
-	}
-	return j.truncate(seq)
-}
-
-// truncate deletes records with Seq <= upTo, in small transactions so that
-// appends are not held up.
-func (j *Journal) truncate(upTo uint64) error {
-	for {
-		n := 0
-		err := j.db.Update(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketLog).Cursor()
-			for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upTo && n < 10000; k, _ = c.Next() {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				n++
+			if seq >= limit {
+				return nil
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("journal: truncate: %w", err)
-		}
-		if n < 10000 {
-			return nil
 		}
 	}
+	return nil
 }
 
-// LoadSnapshot returns the latest snapshot and the sequence it covers.
-func (j *Journal) LoadSnapshot() (state []byte, seq uint64, err error) {
-	err = j.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if v := m.Get(keySnap); v != nil {
-			state = append([]byte(nil), v...)
-		}
-		if v := m.Get(keySnapSeq); len(v) == 8 {
-			seq = binary.BigEndian.Uint64(v)
-		}
-		return nil
-	})
-	return state, seq, err
-}
-
-// Close stops accepting appends, commits what is queued and closes the file.
+// Close stops accepting appends, commits what is queued and closes the
+// files.
 func (j *Journal) Close() error {
 	j.closeMu.Lock()
 	if j.closed {
@@ -388,5 +567,12 @@ func (j *Journal) Close() error {
 	j.closeMu.Unlock()
 	j.wg.Wait()
 	j.applyWG.Wait()
-	return j.db.Close()
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
+	}
+	if lerr := j.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
 }

@@ -292,7 +292,7 @@ func (r result) print(w io.Writer) {
 	fmt.Fprintf(w, "produce            %.2f s (%.0f alerts/s)\n", r.ProduceSeconds, r.ProduceRate)
 	fmt.Fprintf(w, "drain (lag -> 0)   %.2f s  => %.0f alerts/s end to end (first commit after %.2f s)\n", r.DrainSeconds, r.AlertsPerSecond, r.FirstCommitSeconds)
 	fmt.Fprintf(w, "consumer CPU       %.2f s (%.0f alerts per CPU-second); broker CPU %.2f s\n", r.CPUSeconds, r.AlertsPerCPUSecond, r.BrokerCPUSeconds)
-	fmt.Fprintf(w, "memory             peak RSS %.0f MiB (includes the journal's bbolt mmap), peak Go heap in use %.0f MiB\n", r.PeakRSSMiB, r.PeakHeapMiB)
+	fmt.Fprintf(w, "memory             peak RSS %.0f MiB, peak Go heap in use %.0f MiB\n", r.PeakRSSMiB, r.PeakHeapMiB)
 	fmt.Fprintf(w, "counts             consumed=%d committed=%d appended=%d batches=%d dead=%d skipped=%d\n", r.Consumed, r.Committed, r.Appended, r.Batches, r.DeadLettered, r.Skipped)
 	fmt.Fprintf(w, "engine             applied=%d deduplicated=%d known=%d firing=%d incidents=%d\n", r.EngineAlerts, r.Deduplicated, r.Known, r.Firing, r.Incidents)
 	fmt.Fprintf(w, "lag (messages)    ")
