@@ -526,3 +526,54 @@ func TestAcknowledgedAppendsSurviveKill9(t *testing.T) {
 	}
 	t.Logf("%d acknowledged appends over 2 kills, %d records replayed", len(acked), len(ids))
 }
+
+// Replay, snapshots (deleting segments) and appends run at the same time.
+func TestReplayDuringAppendsAndSnapshots(t *testing.T) {
+	withSegmentSize(t, 1024)
+	j, err := Open(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	appendN(t, j, 1, 50)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 50; i < 400; i++ {
+			if err := j.Append(context.Background(), batch(i)); err != nil {
+				t.Error(err)
+				return
+			}
+			if i%40 == 0 {
+				if err := j.SaveSnapshot(uint64(i-20), nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	for k := 0; ; k++ {
+		var prev uint64
+		err := j.Replay(0, func(r *model.Record) error {
+			if prev != 0 && r.Seq != prev+1 {
+				return fmt.Errorf("seq %d after %d", r.Seq, prev)
+			}
+			if id := r.Batch.Alerts[0].Labels["i"]; id != strconv.Itoa(int(r.Seq)) {
+				return fmt.Errorf("seq %d holds record %s", r.Seq, id)
+			}
+			prev = r.Seq
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("replay %d: %v", k, err)
+		}
+		select {
+		case <-done:
+			if j.LastSeq() != 399 {
+				t.Fatalf("LastSeq = %d", j.LastSeq())
+			}
+			return
+		default:
+		}
+	}
+}
