@@ -311,6 +311,21 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	if inc := rec.inc; inc != nil && e.incs[inc.ID] == inc {
 		grace := time.Duration(e.cfg.ReopenGrace)
 		soon := !prevEnd.IsZero() && start.Sub(prevEnd) <= grace
+		back := inc.Status != model.IncidentResolved && (soon || rec.flapping) ||
+			inc.Status == model.IncidentResolved && !inc.manual && (start.Sub(inc.ResolvedAt) <= grace || rec.flapping)
+		if back && !rec.flapping {
+			// An alert that fires again soon usually returns to its
+			// incident, unless a fault that started since explains it
+			// better: then it is a symptom of that one.
+			if target, reason, absorb := e.match(rec, start); target != nil && target != inc && reason.Kind != model.ReasonText {
+				e.join(target, rec, reason, at)
+				for _, other := range absorb {
+					e.merge(target, other, reason, at)
+				}
+				e.adoptOrphans(target, rec, start, at)
+				return
+			}
+		}
 		switch {
 		case inc.Status != model.IncidentResolved && (soon || rec.flapping):
 			inc.firing++
@@ -486,6 +501,12 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 						continue
 					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
+					if symptom && inc.RootCause.Service != "" && inc.RootCause.Service != other {
+						// A symptom on a caller already degraded by another
+						// fault: only as strong as a failing dependency, so a
+						// fault that started closer in time can claim it.
+						score = 0.9
+					}
 				} else if h, calls := e.near.dependsOn(rec.service, other); calls {
 					if !symptom {
 						continue
