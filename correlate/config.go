@@ -82,6 +82,13 @@ type Config struct {
 	// linked under a problem.
 	ProblemCount  int      `yaml:"problem_count"`
 	ProblemWindow Duration `yaml:"problem_window"`
+	// NoiseMaxCompany and NoiseMinEpisodes: an alert name seen in at least
+	// NoiseMinEpisodes incidents, fewer than NoiseMaxCompany (0..1) of
+	// which held other alerts, is background noise and is not correlated
+	// by topology, infrastructure or text (label grouping still applies).
+	// NoiseMaxCompany 0 disables this; unset means 0.5 and 5 episodes.
+	NoiseMaxCompany  *float64 `yaml:"noise_max_company"`
+	NoiseMinEpisodes int      `yaml:"noise_min_episodes"`
 	// Retention: resolved incidents and alerts older than this are dropped
 	// from the live state (history keeps them).
 	Retention Duration `yaml:"retention"`
@@ -116,6 +123,13 @@ func (c Config) WithDefaults() Config {
 		v := 0.7
 		c.TextThreshold = &v
 	}
+	if c.NoiseMaxCompany == nil {
+		v := 0.5
+		c.NoiseMaxCompany = &v
+	}
+	if c.NoiseMinEpisodes == 0 {
+		c.NoiseMinEpisodes = 5
+	}
 	if c.ReopenGrace == 0 {
 		c.ReopenGrace = Duration(15 * time.Minute)
 	}
@@ -148,6 +162,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("correlate.max_hops: must not be negative")
 	case c.TextThreshold != nil && (*c.TextThreshold < 0 || *c.TextThreshold > 1):
 		return fmt.Errorf("correlate.text_threshold: must be between 0 and 1, got %v", *c.TextThreshold)
+	case c.NoiseMaxCompany != nil && (*c.NoiseMaxCompany < 0 || *c.NoiseMaxCompany > 1):
+		return fmt.Errorf("correlate.noise_max_company: must be between 0 and 1, got %v", *c.NoiseMaxCompany)
+	case c.NoiseMinEpisodes < 0:
+		return fmt.Errorf("correlate.noise_min_episodes: must not be negative")
 	case c.FlapCount < 0:
 		return fmt.Errorf("correlate.flap_count: must not be negative")
 	case c.ProblemCount < 0:

@@ -39,6 +39,7 @@ type alertRec struct {
 	gkey         string    // group key (see groupKey), if hasGkey
 	hasGkey      bool
 	tokens       []string
+	noise        bool // this episode is background noise (see noise.go)
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -61,6 +62,7 @@ type incident struct {
 	agg       incAgg               // maintained as members join, for the root cause
 	dirty     bool                 // agg changed since the root cause was computed
 	causes    int                  // members that are not symptoms (possible causes)
+	learned   bool                 // counted in the name statistics (see learnFrom)
 }
 
 // svcAgg is the earliest alert of a service in an incident.
@@ -108,6 +110,7 @@ type Engine struct {
 	pending  []pendingEvent
 	pendIdx  map[*incident]int // incident -> index of its pending "updated" event
 	stats    Stats
+	names    map[string]*nameStat // alert name -> how often it had company (noise.go)
 	groupBuf []byte
 }
 
@@ -122,6 +125,7 @@ func New(cfg Config, topo Topology) *Engine {
 		full:      newGraph(topo, 1<<20),
 		alerts:    map[model.Fingerprint]*alertRec{},
 		incs:      map[string]*incident{},
+		names:     map[string]*nameStat{},
 		byGroup:   map[string]*incident{},
 		byService: map[string][]*incident{},
 		byInfra:   map[string][]*incident{},
@@ -298,6 +302,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 
 	// Flap detection over the recent firing transitions.
 	fw := time.Duration(e.cfg.FlapWindow)
+	e.noisy(rec)
 	keep := rec.fires[:0]
 	for _, f := range rec.fires {
 		if start.Sub(f) <= fw {
@@ -376,7 +381,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 // of R were waiting for their root cause: they are merged into R's
 // incident.
 func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) {
-	if rec.service == "" || e.isSymptom(rec) || len(e.topo.DependsOn) == 0 {
+	if rec.service == "" || rec.noise || e.isSymptom(rec) || len(e.topo.DependsOn) == 0 {
 		return
 	}
 	w := time.Duration(e.cfg.Window)
@@ -469,6 +474,13 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 				Detail: fmt.Sprintf("same %s as %s", e.describeGroup(rec.alert.Labels), inc.ID),
 			}})
 		}
+	}
+
+	if rec.noise {
+		if best.inc == nil {
+			return nil, model.Reason{}, nil
+		}
+		return best.inc, best.reason, nil
 	}
 
 	// 2. Service topology. Failures propagate to callers as symptoms
@@ -700,7 +712,11 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 	e.order = append(e.order, inc)
 	e.open = append(e.open, inc)
 	e.stats.IncidentsOpened++
-	e.addMember(inc, rec, model.Reason{Kind: model.ReasonSeed, Score: 1, Detail: "first alert of the incident"}, at)
+	seed := model.Reason{Kind: model.ReasonSeed, Score: 1, Detail: "first alert of the incident"}
+	if rec.noise {
+		seed = e.noiseReason(rec)
+	}
+	e.addMember(inc, rec, seed, at)
 	e.timeline(inc, at, "opened", rec.alert.Name())
 	e.refresh(inc, at)
 	e.event(model.EventOpened, inc, at)
@@ -839,6 +855,9 @@ func addEvidence(inc *incident, key string, t time.Time) {
 // noteEpisode records the start of a member's episode as evidence (see
 // incident.evidence) and as the incident's latest start.
 func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
+	if rec.noise {
+		return // background noise is evidence of nothing
+	}
 	if rec.episodeStart.After(inc.lastStart) {
 		inc.lastStart = rec.episodeStart
 	}
@@ -940,6 +959,7 @@ func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
 	inc.Status = model.IncidentResolved
 	inc.ResolvedAt = at
 	e.stats.IncidentsResolved++
+	e.learnFrom(inc)
 	e.timeline(inc, at, "resolved", "all alerts resolved")
 	e.dropOpen(inc)
 	e.event(model.EventResolved, inc, at)

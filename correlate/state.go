@@ -24,6 +24,7 @@ type snapAlert struct {
 	Fires        []time.Time       `json:"fires,omitempty"`
 	Flapping     bool              `json:"flapping,omitempty"`
 	Incident     string            `json:"incident,omitempty"`
+	Noise        bool              `json:"noise,omitempty"`
 }
 
 type snapIncident struct {
@@ -38,33 +39,35 @@ type snapIncident struct {
 	LastStart    time.Time              `json:"lastStart"`
 	Agg          incAgg                 `json:"agg"`
 	Causes       int                    `json:"causes"`
+	Learned      bool                   `json:"learned,omitempty"`
 }
 
 type snapshot struct {
-	Version   int               `json:"version"`
-	Now       time.Time         `json:"now"`
-	LastGC    time.Time         `json:"lastGC"`
-	NextInc   uint64            `json:"nextInc"`
-	NextPrb   uint64            `json:"nextPrb"`
-	Stats     Stats             `json:"stats"`
-	Incidents []snapIncident    `json:"incidents"`
-	Alerts    []snapAlert       `json:"alerts"`
-	Problems  []*model.Problem  `json:"problems"`
-	ByGroup   map[string]string `json:"byGroup"` // hex(group key) -> incident
+	Version   int                  `json:"version"`
+	Now       time.Time            `json:"now"`
+	LastGC    time.Time            `json:"lastGC"`
+	NextInc   uint64               `json:"nextInc"`
+	NextPrb   uint64               `json:"nextPrb"`
+	Stats     Stats                `json:"stats"`
+	Incidents []snapIncident       `json:"incidents"`
+	Alerts    []snapAlert          `json:"alerts"`
+	Problems  []*model.Problem     `json:"problems"`
+	ByGroup   map[string]string    `json:"byGroup"` // hex(group key) -> incident
+	Names     map[string]*nameStat `json:"names,omitempty"`
 }
 
 // Snapshot serialises the engine state. Restore(Snapshot()) on an engine
 // with the same configuration continues exactly where this one is.
 func (e *Engine) Snapshot() ([]byte, error) {
 	s := snapshot{Version: snapshotVersion, Now: e.now, LastGC: e.lastGC, NextInc: e.nextInc, NextPrb: e.nextPrb, Stats: e.stats,
-		ByGroup: map[string]string{}}
+		ByGroup: map[string]string{}, Names: e.names}
 	for _, inc := range e.order {
 		if e.incs[inc.ID] != inc {
 			continue
 		}
 		si := snapIncident{Incident: inc.Incident, Seq: inc.seq, Firing: inc.firing, LastActivity: inc.lastActivity,
 			Manual: inc.manual, RootAlert: inc.rootAlert, Evidence: inc.evidence, LastStart: inc.lastStart, Agg: inc.agg, Causes: inc.causes,
-			GroupLast: map[string]time.Time{}}
+			Learned: inc.learned, GroupLast: map[string]time.Time{}}
 		for k, v := range inc.groupLast {
 			si.GroupLast[fmt.Sprintf("%x", k)] = v
 		}
@@ -72,7 +75,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	}
 	for _, rec := range e.alerts {
 		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
-			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, Fires: rec.fires, Flapping: rec.flapping}
+			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, Fires: rec.fires, Flapping: rec.flapping, Noise: rec.noise}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
 		}
@@ -102,10 +105,13 @@ func (e *Engine) Restore(data []byte) error {
 	fresh.emit = e.emit
 	*e = *fresh
 	e.now, e.lastGC, e.nextInc, e.nextPrb, e.stats = s.Now, s.LastGC, s.NextInc, s.NextPrb, s.Stats
+	if s.Names != nil {
+		e.names = s.Names
+	}
 	for _, si := range s.Incidents {
 		inc := &incident{Incident: si.Incident, seq: si.Seq, firing: si.Firing, lastActivity: si.LastActivity, manual: si.Manual,
 			members: map[model.Fingerprint]*alertRec{}, tokens: map[string]struct{}{},
-			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, groupLast: map[string]time.Time{}}
+			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, learned: si.Learned, groupLast: map[string]time.Time{}}
 		if inc.evidence == nil {
 			inc.evidence = map[string][]time.Time{}
 		}
@@ -124,7 +130,7 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	for _, sa := range s.Alerts {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
-			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping}
+			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise}
 		e.initRec(rec)
 		e.alerts[rec.fp] = rec
 		if inc := e.incs[sa.Incident]; inc != nil {

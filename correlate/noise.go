@@ -1,0 +1,100 @@
+package correlate
+
+import (
+	"fmt"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// Background noise: some alerts fire on their own all day long (a
+// certificate about to expire, a slow garbage collector, a config reload
+// that failed) and are not part of whatever else is failing at the time.
+// Joined by topology to a concurrent fault they only blur it, so the engine
+// learns, per alert name, how often an episode of it ended up in an
+// incident with other alerts. A name that nearly always fires alone is
+// background noise: its alerts still open incidents of their own and still
+// group by the configured labels, but they do not join, or attract, other
+// alerts through topology, infrastructure or text.
+//
+// The statistics come from the engine's own decisions, so a name that is
+// treated as noise would never be seen in company again. One episode in
+// noiseExplore is therefore correlated as usual and counted, which keeps
+// the statistics honest when a name's behaviour changes.
+
+// noiseExplore: one episode in this many of a noise name is correlated
+// as usual, to keep learning.
+const noiseExplore = 8
+
+// nameStat counts the episodes of one alert name that were counted (see
+// learnFrom) and how many of them had company.
+type nameStat struct {
+	Episodes uint32 `json:"n"`
+	Company  uint32 `json:"c"`
+	Seen     uint32 `json:"s"` // episodes since the name became noise
+}
+
+// companyRate is the smoothed share of episodes with company.
+func (s *nameStat) companyRate() float64 {
+	return (float64(s.Company) + 1) / (float64(s.Episodes) + 2)
+}
+
+// noisy decides, as an episode of rec starts, whether it is background
+// noise. It is called once per episode.
+func (e *Engine) noisy(rec *alertRec) bool {
+	rec.noise = false
+	if *e.cfg.NoiseMaxCompany <= 0 {
+		return false
+	}
+	s := e.names[rec.alert.Name()]
+	if s == nil || int(s.Episodes) < e.cfg.NoiseMinEpisodes || s.companyRate() >= *e.cfg.NoiseMaxCompany {
+		return false
+	}
+	s.Seen++
+	rec.noise = s.Seen%noiseExplore != 0
+	return rec.noise
+}
+
+// noiseDetail explains why an alert was not correlated.
+func (e *Engine) noiseDetail(rec *alertRec) string {
+	s := e.names[rec.alert.Name()]
+	return fmt.Sprintf("%s fired alone in %d of its last %d episodes: background noise, not correlated by topology, infrastructure or text",
+		rec.alert.Name(), s.Episodes-s.Company, s.Episodes)
+}
+
+// learnFrom counts the members of an incident that just resolved: each
+// alert that was correlated normally had company if the incident holds
+// other alerts.
+func (e *Engine) learnFrom(inc *incident) {
+	if inc.learned || *e.cfg.NoiseMaxCompany <= 0 {
+		return
+	}
+	inc.learned = true
+	company := len(inc.members) > 1
+	for _, rec := range inc.members {
+		if rec.noise {
+			continue
+		}
+		s := e.names[rec.alert.Name()]
+		if s == nil {
+			s = &nameStat{}
+			e.names[rec.alert.Name()] = s
+		}
+		s.Episodes++
+		if company {
+			s.Company++
+		}
+		// Keep the statistics recent: halve them as they grow.
+		if s.Episodes >= maxNameEpisodes {
+			s.Episodes /= 2
+			s.Company /= 2
+		}
+	}
+}
+
+// maxNameEpisodes bounds the memory of a name's statistics.
+const maxNameEpisodes = 1000
+
+// noiseReason is the seed reason of an incident opened by a noise alert.
+func (e *Engine) noiseReason(rec *alertRec) model.Reason {
+	return model.Reason{Kind: model.ReasonSeed, Score: 1, Detail: "first alert of the incident; " + e.noiseDetail(rec)}
+}
