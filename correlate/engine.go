@@ -294,7 +294,7 @@ func (e *Engine) pushExpiry(rec *alertRec) {
 
 // fire handles an alert that starts firing (first time or again).
 func (e *Engine) fire(rec *alertRec, start, at time.Time) {
-	prevEnd := rec.resolvedAt
+	prevEnd, prevStart := rec.resolvedAt, rec.episodeStart
 	rec.status = model.StatusFiring
 	rec.episodeStart = start
 	rec.resolvedAt = time.Time{}
@@ -302,7 +302,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 
 	// Flap detection over the recent firing transitions.
 	fw := time.Duration(e.cfg.FlapWindow)
-	e.noisy(rec)
+	e.noisy(rec, start)
 	keep := rec.fires[:0]
 	for _, f := range rec.fires {
 		if start.Sub(f) <= fw {
@@ -322,7 +322,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 			// An alert that fires again soon usually returns to its
 			// incident, unless a fault that started since explains it
 			// better: then it is a symptom of that one.
-			if target, reason, absorb := e.match(rec, start); target != nil && target != inc && reason.Kind != model.ReasonText {
+			if target, reason, absorb := e.match(rec, start); target != nil && target != inc && reason.Kind != model.ReasonText && target.OpenedAt.After(prevStart) {
 				e.join(target, rec, reason, at)
 				for _, other := range absorb {
 					e.merge(target, other, reason, at)
@@ -609,7 +609,13 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 			} else {
 				detail = fmt.Sprintf("runs on %s, which is alerting in %s", key, inc.ID)
 			}
-			c := candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: 0.85, Detail: detail}}
+			score := 0.85
+			if !rec.hostLevel {
+				// The host itself is failing: that explains everything
+				// running on it better than anything the service shows.
+				score = 0.97
+			}
+			c := candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: score, Detail: detail}}
 			if rec.hostLevel && e.allOn(inc, l, v) {
 				absorb = append(absorb, inc)
 			}

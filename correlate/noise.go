@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sift-aiops/sift/model"
 )
@@ -17,12 +18,13 @@ import (
 // alerts through topology, infrastructure or text.
 //
 // The statistics come from the engine's own decisions, so a name that is
-// treated as noise would never be seen in company again. One episode in
-// noiseExplore is therefore correlated as usual and counted, which keeps
-// the statistics honest when a name's behaviour changes.
+// treated as noise would never be seen in company again. For one episode
+// in noiseExplore the engine therefore asks whether it would have joined
+// an incident and counts that, which keeps the statistics honest when a
+// name's behaviour changes, without letting the episode join.
 
-// noiseExplore: one episode in this many of a noise name is correlated
-// as usual, to keep learning.
+// noiseExplore: one episode in this many of a noise name is tested as if
+// it were not noise, to keep learning.
 const noiseExplore = 8
 
 // nameStat counts the episodes of one alert name that were counted (see
@@ -40,7 +42,7 @@ func (s *nameStat) companyRate() float64 {
 
 // noisy decides, as an episode of rec starts, whether it is background
 // noise. It is called once per episode.
-func (e *Engine) noisy(rec *alertRec) bool {
+func (e *Engine) noisy(rec *alertRec, start time.Time) bool {
 	rec.noise = false
 	if *e.cfg.NoiseMaxCompany <= 0 {
 		return false
@@ -50,8 +52,25 @@ func (e *Engine) noisy(rec *alertRec) bool {
 		return false
 	}
 	s.Seen++
-	rec.noise = s.Seen%noiseExplore != 0
-	return rec.noise
+	if s.Seen%noiseExplore == 0 {
+		target, _, _ := e.match(rec, start)
+		s.count(target != nil)
+	}
+	rec.noise = true
+	return true
+}
+
+// count adds one episode.
+func (s *nameStat) count(company bool) {
+	s.Episodes++
+	if company {
+		s.Company++
+	}
+	// Keep the statistics recent: halve them as they grow.
+	if s.Episodes >= maxNameEpisodes {
+		s.Episodes /= 2
+		s.Company /= 2
+	}
 }
 
 // noiseDetail explains why an alert was not correlated.
@@ -79,15 +98,7 @@ func (e *Engine) learnFrom(inc *incident) {
 			s = &nameStat{}
 			e.names[rec.alert.Name()] = s
 		}
-		s.Episodes++
-		if company {
-			s.Company++
-		}
-		// Keep the statistics recent: halve them as they grow.
-		if s.Episodes >= maxNameEpisodes {
-			s.Episodes /= 2
-			s.Company /= 2
-		}
+		s.count(company)
 	}
 }
 
