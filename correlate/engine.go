@@ -423,6 +423,10 @@ func better(a, b candidate) bool {
 	if a.reason.Score != b.reason.Score {
 		return a.reason.Score > b.reason.Score
 	}
+	// A failing host explains its services better than anything else.
+	if ai, bi := a.reason.Kind == model.ReasonInfra, b.reason.Kind == model.ReasonInfra; ai != bi {
+		return ai
+	}
 	if a.gap != b.gap {
 		return a.gap < b.gap
 	}
@@ -518,6 +522,9 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 						// fault: only as strong as a failing dependency, so a
 						// fault that started closer in time can claim it.
 						score = 0.9
+						if g, ok := e.closest(t, inc.evidence["c:"+inc.RootCause.Service]); ok {
+							gap = g
+						}
 					}
 				} else if h, calls := e.near.dependsOn(rec.service, other); calls {
 					if !symptom {
@@ -564,6 +571,13 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 				if root := inc.RootCause.Service; root != "" && root != other {
 					if _, explained := e.full.dependsOn(rec.service, root); explained {
 						score += 0.05
+						if symptom {
+							// Between faults that both explain a symptom, the one
+							// that started closest to it in time.
+							if g, ok := e.closest(t, inc.evidence["c:"+root]); ok {
+								gap = g
+							}
+						}
 					}
 				} else if root == other {
 					score += 0.05
@@ -613,7 +627,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 			if !rec.hostLevel {
 				// The host itself is failing: that explains everything
 				// running on it better than anything the service shows.
-				score = 0.97
+				score = 1
 			}
 			c := candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: score, Detail: detail}}
 			if rec.hostLevel && e.allOn(inc, l, v) {

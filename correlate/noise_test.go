@@ -1,0 +1,164 @@
+package correlate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// incidentWith returns the latest incident holding a member named name on
+// service, joined at or after since.
+func incidentWith(t *testing.T, e *Engine, name, service string, since time.Time) *model.Incident {
+	t.Helper()
+	var found *model.Incident
+	for _, inc := range e.All() {
+		for _, m := range inc.Members {
+			if m.Name == name && m.Service == service && !m.JoinedAt.Before(since) {
+				found = inc
+			}
+		}
+	}
+	if found == nil {
+		t.Fatalf("no incident holds %s on %s since %s: %s", name, service, since, dump(e.All()))
+	}
+	return found
+}
+
+// TestNoiseNamesStopJoining: a warning that fires alone again and again is
+// learned to be background noise. Before that it joins a failing
+// dependency's incident like any alert on the failing service; after it,
+// it opens an incident of its own that says why.
+func TestNoiseNamesStopJoining(t *testing.T) {
+	e := New(Config{}, boutique())
+	at := time.Duration(0)
+	crashWithGC := func() (crash, gc *model.Incident) {
+		t.Helper()
+		crash0, gc0 := al("PodCrashLooping", "payment"), al("HighGCPause", "payment")
+		send(e, crash0, at, at)
+		send(e, gc0, at+30*time.Second, at+30*time.Second)
+		since := t0.Add(at)
+		crash = incidentWith(t, e, "PodCrashLooping", "payment", since)
+		gc = incidentWith(t, e, "HighGCPause", "payment", since)
+		resolve(e, crash0, at+2*time.Minute)
+		resolve(e, gc0, at+2*time.Minute)
+		at += time.Hour
+		return crash, gc
+	}
+	// Unknown name: it starts together with a crash on its service and joins.
+	if crash, gc := crashWithGC(); crash.ID != gc.ID {
+		t.Fatalf("before learning, HighGCPause should join the crash: %s and %s", crash.ID, gc.ID)
+	}
+	// Then it fires alone, day after day, on various services.
+	for i := 0; i < 12; i++ {
+		a := al("HighGCPause", []string{"cart", "ad", "email", "catalog"}[i%4])
+		send(e, a, at, at)
+		resolve(e, a, at+10*time.Minute)
+		at += time.Hour
+	}
+	crash, gc := crashWithGC()
+	if crash.ID == gc.ID {
+		t.Fatalf("after 12 lone episodes HighGCPause still joins the crash: %s", dump(crash))
+	}
+	if d := gc.Members[0].Reason.Detail; !strings.Contains(d, "background noise") || !strings.Contains(d, "HighGCPause fired alone") {
+		t.Fatalf("the noise incident does not say why it stands alone: %q", d)
+	}
+	// Other names are unaffected: an error on a caller still joins the crash.
+	send(e, al("PodCrashLooping", "payment"), at, at)
+	send(e, al("UpstreamErrorRate", "checkout"), at+40*time.Second, at+40*time.Second)
+	since := t0.Add(at)
+	if a, b := incidentWith(t, e, "PodCrashLooping", "payment", since), incidentWith(t, e, "UpstreamErrorRate", "checkout", since); a.ID != b.ID {
+		t.Fatalf("a caller's symptom no longer joins the crash: %s and %s", a.ID, b.ID)
+	}
+
+	// Switched off, the same history changes nothing.
+	off := 0.0
+	e2 := New(Config{NoiseMaxCompany: &off}, boutique())
+	e, at = e2, 0
+	for i := 0; i < 12; i++ {
+		a := al("HighGCPause", "cart")
+		send(e, a, at, at)
+		resolve(e, a, at+10*time.Minute)
+		at += time.Hour
+	}
+	if crash, gc := crashWithGC(); crash.ID != gc.ID {
+		t.Fatalf("with noise_max_company 0, HighGCPause should still join: %s and %s", crash.ID, gc.ID)
+	}
+}
+
+// TestNoiseStatisticsSurviveSnapshot: what was learned is part of the
+// state, so a restart (or replay from a snapshot) decides the same.
+func TestNoiseStatisticsSurviveSnapshot(t *testing.T) {
+	e := New(Config{}, boutique())
+	at := time.Duration(0)
+	for i := 0; i < 12; i++ {
+		a := al("CertificateExpiringSoon", "ad")
+		send(e, a, at, at)
+		resolve(e, a, at+10*time.Minute)
+		at += time.Hour
+	}
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{}, boutique())
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	for _, eng := range []*Engine{e, r} {
+		send(eng, al("ServiceDown", "payment"), at, at)
+		send(eng, al("CertificateExpiringSoon", "payment"), at+20*time.Second, at+20*time.Second)
+		since := t0.Add(at)
+		if a, b := incidentWith(t, eng, "ServiceDown", "payment", since), incidentWith(t, eng, "CertificateExpiringSoon", "payment", since); a.ID == b.ID {
+			t.Fatalf("learned noise joined after restore=%v: %s", eng == r, dump(a))
+		}
+	}
+}
+
+// TestFreshFaultClaimsSymptoms: frontend calls both cart and ad. Its
+// symptoms go to the fault that started closest before them, also when
+// frontend is already alerting in an older incident and when one of its
+// alerts fires again within the reopen grace period.
+func TestFreshFaultClaimsSymptoms(t *testing.T) {
+	e := New(Config{}, boutique())
+	lat := al("HighRequestLatency", "frontend")
+	send(e, al("PodCrashLooping", "cart"), 0, 0)
+	send(e, lat, 40*time.Second, 40*time.Second)
+	cart := incidentWith(t, e, "PodCrashLooping", "cart", t0)
+	if got := incidentWith(t, e, "HighRequestLatency", "frontend", t0); got.ID != cart.ID {
+		t.Fatalf("latency should join the cart crash: %s", dump(e.All()))
+	}
+	resolve(e, lat, 3*time.Minute)
+
+	// ad starts failing 4 minutes later; frontend's errors follow it, and
+	// its latency alert fires again (inside the 15 m reopen grace).
+	send(e, al("ServiceDown", "ad"), 4*time.Minute, 4*time.Minute)
+	send(e, al("UpstreamErrorRate", "frontend"), 4*time.Minute+30*time.Second, 4*time.Minute+30*time.Second)
+	send(e, lat, 4*time.Minute+40*time.Second, 4*time.Minute+40*time.Second)
+	ad := incidentWith(t, e, "ServiceDown", "ad", t0)
+	if ad.ID == cart.ID {
+		t.Fatalf("ad's failure should be its own incident: %s", dump(ad))
+	}
+	since := t0.Add(4 * time.Minute)
+	if got := incidentWith(t, e, "UpstreamErrorRate", "frontend", since); got.ID != ad.ID {
+		t.Fatalf("frontend's new errors went to %s, want ad's %s: %s", got.ID, ad.ID, dump(e.All()))
+	}
+	if got := incidentWith(t, e, "HighRequestLatency", "frontend", since); got.ID != ad.ID {
+		t.Fatalf("frontend's latency firing again went to %s, want ad's %s", got.ID, ad.ID)
+	}
+}
+
+// TestHostFailureClaimsItsServices: a service alert on a host that is
+// down belongs to the host's incident even when the service was already
+// alerting elsewhere a moment before.
+func TestHostFailureClaimsItsServices(t *testing.T) {
+	e := New(Config{}, boutique())
+	send(e, al("HighErrorRate", "payment", "host", "n1"), 0, 0)
+	send(e, al("HostDown", "", "host", "n2"), 20*time.Second, 20*time.Second)
+	send(e, al("PodNotReady", "payment", "host", "n2"), 50*time.Second, 50*time.Second)
+	host := incidentWith(t, e, "HostDown", "", t0)
+	if got := incidentWith(t, e, "PodNotReady", "payment", t0); got.ID != host.ID {
+		t.Fatalf("PodNotReady on the down host went to %s, want %s: %s", got.ID, host.ID, dump(e.All()))
+	}
+}
