@@ -390,6 +390,9 @@ func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) 
 		if inc == target || inc.Status == model.IncidentResolved || inc.causes > 0 || len(inc.agg.Svc) == 0 {
 			continue
 		}
+		if len(inc.Members) > 0 && inc.members[inc.Members[0].Fingerprint] != nil && inc.members[inc.Members[0].Fingerprint].noise {
+			continue // background noise waits for nothing
+		}
 		if absDur(t.Sub(inc.OpenedAt)) > w {
 			continue
 		}
