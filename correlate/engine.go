@@ -572,13 +572,14 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 				}
 				// Prefer the incident whose root cause explains the alert.
 				if root := inc.RootCause.Service; root != "" && root != other {
-					if _, explained := e.full.dependsOn(rec.service, root); explained {
+					if hr, explained := e.full.dependsOn(rec.service, root); explained {
 						score += 0.05
 						if symptom {
 							// Between faults that both explain a symptom, the one
-							// that started closest to it in time.
+							// that started closest to it in time, per hop (a
+							// failure takes longer to reach callers further up).
 							if g, ok := e.closest(t, inc.evidence["c:"+root]); ok {
-								gap = g
+								gap = g / time.Duration(max(hr, 1))
 							}
 						}
 					}
