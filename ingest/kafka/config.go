@@ -18,7 +18,7 @@ const (
 	DefaultBatchAlerts       = 20000
 	DefaultBatchWait         = 50 * time.Millisecond
 	DefaultQueueCapacity     = 1000
-	DefaultFetchMaxBytes     = 10 << 20
+	DefaultFetchMaxBytes     = 1 << 20
 	DefaultHeartbeatInterval = 3 * time.Second
 	DefaultSessionTimeout    = 30 * time.Second
 	DefaultRebalanceTimeout  = 30 * time.Second
@@ -61,7 +61,13 @@ type Config struct {
 	// QueueCapacity is the number of fetched messages the client buffers
 	// ahead of the batcher (kafka-go's Reader queue).
 	QueueCapacity int `yaml:"queue_capacity"`
-	// FetchMaxBytes bounds one fetch response per partition.
+	// FetchMaxBytes bounds one fetch response per partition (default
+	// 1 MiB, Kafka's own default). It is not a message size limit: a
+	// larger message is still delivered whole. Larger fetches do not go
+	// faster: kafka-go gives the broker max 1 s to start answering a
+	// fetch, and a busy broker assembling 10 MiB responses for several
+	// partitions at once missed that (i/o timeout, reconnect, the whole
+	// fetch again).
 	FetchMaxBytes int `yaml:"fetch_max_bytes"`
 	// StartOffset is where a group with no committed offset starts:
 	// "earliest" (default: nothing already on the topic is missed) or "latest".

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -661,4 +662,36 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
+}
+
+// TestMessageLargerThanFetchMaxBytes checks that fetch_max_bytes is a
+// fetch size, not a message size limit: a message larger than it is
+// still delivered whole (the broker returns the first record batch of a
+// partition even when it exceeds the limit), and the messages behind it
+// follow.
+func TestMessageLargerThanFetchMaxBytes(t *testing.T) {
+	b := startBroker(t, 1, "alerts")
+	p := openPipeline(t, t.TempDir())
+	defer p.Close()
+	cfg := testConfig(b, "big")
+	cfg.FetchMaxBytes = 16 << 10
+	c := start(t, cfg, p, nil)
+	defer c.Close()
+
+	big := fmt.Appendf(nil, `{"labels":{"alertname":"Big","instance":"x"},"annotations":{"description":%q}}`, strings.Repeat("d", 100<<10))
+	msgs := append([]kafkago.Message{{Key: []byte("c0"), Value: big}}, alertMessages(0, 50)...)
+	produce(t, b.Addrs(), "alerts", msgs...)
+	waitFor(t, 30*time.Second, "all messages committed", func() bool { return c.Stats().Committed == uint64(len(msgs)) })
+	if got := knownAlerts(p); got != len(msgs) {
+		t.Errorf("pipeline knows %d alerts, want %d", got, len(msgs))
+	}
+	var desc int
+	for _, a := range p.Alerts() {
+		if a.Name() == "Big" {
+			desc = len(a.Annotations["description"])
+		}
+	}
+	if desc != 100<<10 {
+		t.Errorf("the large alert's description has %d bytes, want %d (delivered whole)", desc, 100<<10)
+	}
 }
