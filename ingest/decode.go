@@ -278,13 +278,32 @@ func (d *Decoder) decodeAMv2(dst []model.Alert, data []byte, now time.Time, ss *
 	if ss != nil {
 		tc = &ss.tc
 	}
+	var meta []setMeta
+	if ss != nil && ok && ss.sc.sets != nil {
+		meta = ss.sc.meta
+		defer clear(meta) // do not keep the message alive
+	}
 	for i := range in {
 		src := &in[i]
 		a := &out[n0+i]
 		*a = model.Alert{Labels: src.Labels, Annotations: src.Annotations, GeneratorURL: src.GeneratorURL}
-		if err := d.finish(index("", i, single), a, src.StartsAt, src.EndsAt, now, tc); err != nil {
+		var m *setMeta
+		if i < len(meta) {
+			m = &meta[i]
+		}
+		if err := d.finishSets(index("", i, single), a, src.StartsAt, src.EndsAt, now, tc, m); err != nil {
 			clear(out[n0:])
 			return dst, err.withCount(len(in))
+		}
+		if m != nil {
+			// Checked and normalised: from now on the same bytes give
+			// this set without decoding or checking it again.
+			if m.raw[0] != nil {
+				ss.sc.sets.add(0, m.raw[0], a.Labels)
+			}
+			if m.raw[1] != nil {
+				ss.sc.sets.add(1, m.raw[1], a.Annotations)
+			}
 		}
 	}
 	return out, nil
@@ -442,22 +461,19 @@ func parseTime(s string) (time.Time, bool) {
 // finish validates and normalises a decoded alert in place. p is the
 // alert's field path.
 func (d *Decoder) finish(p string, a *model.Alert, startsAt, endsAt string, now time.Time, tc *timeCaches) *Error {
-	if a.Labels == nil {
-		return alertErr(join(p, "labels"), "missing")
+	return d.finishSets(p, a, startsAt, endsAt, now, tc, nil)
+}
+
+// finishSets is finish; m, if not nil, tells which of a's sets came from
+// a Session's cache: those passed these checks before and are shared, so
+// they are neither checked nor modified again.
+func (d *Decoder) finishSets(p string, a *model.Alert, startsAt, endsAt string, now time.Time, tc *timeCaches, m *setMeta) *Error {
+	if m == nil || !m.cached[0] {
+		if err := d.checkLabels(p, a.Labels); err != nil {
+			return err
+		}
 	}
-	if err := cleanSet(join(p, "labels"), a.Labels); err != nil {
-		return err
-	}
-	for _, n := range d.drop {
-		delete(a.Labels, n)
-	}
-	if len(a.Labels) == 0 {
-		return alertErr(join(p, "labels"), "empty label set")
-	}
-	if a.Labels["alertname"] == "" {
-		return alertErr(join(p, "labels.alertname"), "missing (Sift requires an alertname label)")
-	}
-	if a.Annotations != nil {
+	if a.Annotations != nil && (m == nil || !m.cached[1]) {
 		if err := cleanSet(join(p, "annotations"), a.Annotations); err != nil {
 			return err
 		}
@@ -482,6 +498,27 @@ func (d *Decoder) finish(p string, a *model.Alert, startsAt, endsAt string, now 
 		} else {
 			a.StartsAt = now
 		}
+	}
+	return nil
+}
+
+// checkLabels checks and normalises an alert's labels in place: valid
+// names, empty values and the drop labels removed, an alertname.
+func (d *Decoder) checkLabels(p string, ls model.LabelSet) *Error {
+	if ls == nil {
+		return alertErr(join(p, "labels"), "missing")
+	}
+	if err := cleanSet(join(p, "labels"), ls); err != nil {
+		return err
+	}
+	for _, n := range d.drop {
+		delete(ls, n)
+	}
+	if len(ls) == 0 {
+		return alertErr(join(p, "labels"), "empty label set")
+	}
+	if ls["alertname"] == "" {
+		return alertErr(join(p, "labels.alertname"), "missing (Sift requires an alertname label)")
 	}
 	return nil
 }

@@ -34,6 +34,115 @@ type scanner struct {
 	// cluster, ... repeat from one message to the next): up to maxSeen
 	// strings of up to maxSeenLen bytes.
 	seen map[string]string
+
+	// sets, if not nil (a Session's scanner), holds the label and
+	// annotation sets decoded and checked before, by the bytes of their
+	// JSON object; meta says, for each alert of the last amv2 call, which
+	// of its sets came from there and the bytes of those that did not.
+	sets *setCache
+	meta []setMeta
+}
+
+// setMeta is what the scanner tells decodeAMv2 about one alert's sets
+// (index 0: labels, 1: annotations).
+type setMeta struct {
+	raw    [2][]byte // the object's bytes (in the message), if cacheable and not cached
+	cached [2]bool   // the set came from the cache: already checked, read-only
+}
+
+// setCache maps the exact bytes of a labels or annotations object to the
+// set they decoded to, after the checks and normalisation of finish (a
+// set is only added once its alert was accepted). The sets are shared by
+// every alert decoded from the same bytes and are never modified.
+//
+// It is bounded by two generations of maxSetBytes of keys each: when the
+// current one is full it becomes the old one (the older is dropped), and
+// a set found in the old generation moves to the current one, so the sets
+// in use stay while those no longer seen go.
+type setCache struct {
+	cur, old [2]map[string]model.LabelSet
+	bytes    int // keys in cur
+}
+
+const (
+	maxSetKey   = 2048    // longest object cached, in bytes
+	maxSetBytes = 8 << 20 // keys per generation, in bytes (≈ 20,000 identities of 400 bytes)
+)
+
+func newSetCache() *setCache {
+	return &setCache{cur: [2]map[string]model.LabelSet{{}, {}}}
+}
+
+func (c *setCache) get(kind int, raw []byte) (model.LabelSet, bool) {
+	if ls, ok := c.cur[kind][string(raw)]; ok {
+		return ls, true
+	}
+	if ls, ok := c.old[kind][string(raw)]; ok {
+		delete(c.old[kind], string(raw))
+		c.add(kind, raw, ls)
+		return ls, true
+	}
+	return nil, false
+}
+
+// add remembers the set that raw decoded to.
+func (c *setCache) add(kind int, raw []byte, ls model.LabelSet) {
+	if c.bytes+len(raw) > maxSetBytes {
+		c.old = c.cur
+		c.cur = [2]map[string]model.LabelSet{{}, {}}
+		c.bytes = 0
+	}
+	c.cur[kind][string(raw)] = ls
+	c.bytes += len(raw)
+}
+
+// objectEnd returns the index after the '}' closing the object that
+// starts at d[i] ('{'), if it holds no nested object or array; else -1.
+// It does not validate: a set is only found in the cache if the same
+// bytes were decoded successfully before.
+func objectEnd(d []byte, i int) int {
+	for j := i + 1; j < len(d); j++ {
+		switch d[j] {
+		case '"':
+			for j++; j < len(d) && d[j] != '"'; j++ {
+				if d[j] == '\\' {
+					j++
+				}
+			}
+		case '}':
+			return j + 1
+		case '{', '[':
+			return -1
+		}
+	}
+	return -1
+}
+
+// set reads a labels (kind 0) or annotations (1) object: from the cache
+// if these bytes were seen before, else with strMap.
+func (s *scanner) set(kind int, meta *setMeta) (model.LabelSet, bool) {
+	if s.sets == nil {
+		return s.strMap(kind)
+	}
+	s.ws()
+	end := -1
+	if s.i < len(s.d) && s.d[s.i] == '{' {
+		end = objectEnd(s.d, s.i)
+	}
+	if end < 0 || end-s.i > maxSetKey {
+		return s.strMap(kind)
+	}
+	raw := s.d[s.i:end]
+	if ls, ok := s.sets.get(kind, raw); ok {
+		s.i = end
+		meta.cached[kind] = true
+		return ls, true
+	}
+	ls, ok := s.strMap(kind)
+	if ok && s.i == end {
+		meta.raw[kind] = raw
+	}
+	return ls, ok
 }
 
 const (
@@ -222,13 +331,17 @@ func (s *scanner) recent(last *string) (string, bool) {
 }
 
 func (s *scanner) alert(a *amv2Alert) bool {
+	var meta setMeta
+	if s.sets != nil {
+		defer func() { s.meta = append(s.meta, meta) }() // one entry per alert
+	}
 	if !s.consume('{') {
 		return false
 	}
 	if s.consume('}') {
 		return true
 	}
-	var ok bool
+	var ok, hasLabels, hasAnn bool
 	for {
 		k, kok := s.str()
 		if !kok || !s.consume(':') {
@@ -236,15 +349,17 @@ func (s *scanner) alert(a *amv2Alert) bool {
 		}
 		switch k {
 		case "labels":
-			if a.Labels != nil {
+			if hasLabels {
 				return false // encoding/json would merge the two objects
 			}
-			a.Labels, ok = s.strMap(0)
+			hasLabels = true
+			a.Labels, ok = s.set(0, &meta)
 		case "annotations":
-			if a.Annotations != nil {
+			if hasAnn {
 				return false
 			}
-			a.Annotations, ok = s.strMap(1)
+			hasAnn = true
+			a.Annotations, ok = s.set(1, &meta)
 		case "startsAt":
 			a.StartsAt, ok = s.recent(&s.lastStart)
 		case "endsAt":
@@ -279,6 +394,7 @@ func fastAMv2(data []byte) ([]amv2Alert, bool) {
 func (s *scanner) amv2(data []byte, out []amv2Alert) ([]amv2Alert, bool) {
 	s.d, s.i = data, 0
 	defer func() { s.d = nil }() // do not keep the message alive
+	s.meta = s.meta[:0]
 	s.ws()
 	// One alert decoded on its own has no use for hints.
 	s.keepHints = s.seen != nil || (s.i < len(data) && data[s.i] == '[')

@@ -16,6 +16,14 @@ const maxSessionAlerts = 1024
 // next, so that a stream of small messages (one alert each) does not pay
 // for them on every message. The results are exactly those of the
 // Decoder. A Session is not safe for concurrent use.
+//
+// It also remembers the label and annotation sets it decoded, by the
+// exact bytes of their JSON object (bounded, see setCache): alerts that
+// repeat (the same identity notified again) get the set decoded the first
+// time without decoding or checking it again. Such sets are shared
+// between the alerts a Session returns, so they must be treated as
+// read-only (nothing in Sift modifies an alert's labels or annotations
+// after decoding).
 type Session struct {
 	d          *Decoder
 	sc         scanner
@@ -28,6 +36,7 @@ type Session struct {
 func (d *Decoder) NewSession() *Session {
 	s := &Session{d: d}
 	s.sc.resetSeen()
+	s.sc.sets = newSetCache()
 	s.tc = timeCaches{start: &s.start, end: &s.end}
 	return s
 }

@@ -40,6 +40,19 @@ func sessionStream() []string {
 		string(batchBody(3)),
 		one(8, "2026-11-24T22:53:18.783Z", "http://p/graph"),
 		``,
+		// Sets seen before (the set cache): after a rejected alert, with
+		// escapes, empty values, dropped labels, the same bytes as labels
+		// and as annotations, twice in one array, a repeated key.
+		`{"labels":{"alertname":"E"}}`,
+		`{"labels":{"alertname":"\u0045","x":""},"annotations":{"alertname":"\u0045","x":""}}`,
+		`{"labels":{"alertname":"\u0045","x":""},"annotations":{"alertname":"\u0045","x":""}}`,
+		`[{"labels":{"alertname":"K","instance":"i"},"annotations":{}},{"labels":{"alertname":"K","instance":"i"},"annotations":{}}]`,
+		`{"labels":{"alertname":"K","instance":"i"},"annotations":{},"annotations":{"a":"b"}}`,
+		`{"labels":{"instance":"i"}}`,
+		`{"labels":{"instance":"i"}}`,
+		`{"labels":{"alertname":"L","bad-name":"1"}}`,
+		`{"labels":{"alertname":"L","bad-name":"1"}}`,
+		`{"annotations":{"alertname":"K","instance":"i"},"labels":{"alertname":"K","instance":"i"}}`,
 	)
 	return msgs
 }
@@ -154,4 +167,90 @@ func BenchmarkSessionSingleAlerts(b *testing.B) {
 			k = (k + 1) % 20
 		}
 	})
+}
+
+// TestSessionSharesCheckedSets checks the set cache: an alert repeated
+// with the same label and annotation bytes gets the very sets decoded the
+// first time, already normalised, and decoding them again never writes
+// to them (a reader on another goroutine, as the engine, runs meanwhile:
+// go test -race reports a write).
+func TestSessionSharesCheckedSets(t *testing.T) {
+	at := time.Date(2026, 11, 24, 23, 0, 0, 0, time.UTC)
+	s := NewDecoder(Config{}).NewSession() // drops prometheus_replica and replica
+	msg := []byte(`{"labels":{"alertname":"A","replica":"a","empty":"","x":"1"},"annotations":{"summary":"s","e":""},"startsAt":"2026-11-24T22:53:18Z"}`)
+	first, err := s.AppendDecode(nil, FormatAMv2, msg, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := model.Alert{Labels: model.LabelSet{"alertname": "A", "x": "1"}, Annotations: model.LabelSet{"summary": "s"},
+		StartsAt: time.Date(2026, 11, 24, 22, 53, 18, 0, time.UTC)}
+	if !reflect.DeepEqual(first[0], want) {
+		t.Fatalf("first decode: %#v", first[0])
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			_ = first[0].Labels.Fingerprint()
+			_ = first[0].Annotations["summary"]
+		}
+	}()
+	for range 200 {
+		again, err := s.AppendDecode(nil, FormatAMv2, msg, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reflect.ValueOf(again[0].Labels).UnsafePointer() != reflect.ValueOf(first[0].Labels).UnsafePointer() ||
+			reflect.ValueOf(again[0].Annotations).UnsafePointer() != reflect.ValueOf(first[0].Annotations).UnsafePointer() {
+			t.Fatal("a repeated alert did not get the sets decoded the first time")
+		}
+		if !reflect.DeepEqual(again[0], want) {
+			t.Fatalf("repeat: %#v", again[0])
+		}
+	}
+	<-done
+	// Other bytes (here: another value) are decoded anew.
+	other, err := s.AppendDecode(nil, FormatAMv2, []byte(`{"labels":{"alertname":"A","replica":"a","empty":"","x":"2"}}`), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := other[0].Labels; !reflect.DeepEqual(got, model.LabelSet{"alertname": "A", "x": "2"}) {
+		t.Fatalf("other labels: %v", got)
+	}
+	if !reflect.DeepEqual(first[0], want) {
+		t.Fatalf("first alert changed: %#v", first[0])
+	}
+}
+
+// TestSetCacheBounded checks that the set cache keeps at most two
+// generations of maxSetBytes of keys, and keeps the sets still in use.
+func TestSetCacheBounded(t *testing.T) {
+	c := newSetCache()
+	key := make([]byte, 1000)
+	hot := []byte("hot")
+	c.add(0, hot, model.LabelSet{"h": "1"})
+	for i := range 5 * maxSetBytes / len(key) {
+		copy(key, fmt.Sprint(i))
+		c.add(i%2, key, model.LabelSet{"a": "b"})
+		if i%100 != 0 {
+			continue
+		}
+		held := 0
+		for _, m := range append(c.cur[:], c.old[:]...) {
+			for k := range m {
+				held += len(k)
+			}
+		}
+		if c.bytes > maxSetBytes || held > 2*maxSetBytes {
+			t.Fatalf("after %d adds the cache holds %d bytes of keys (%d in the current generation); limits %d and %d",
+				i+1, held, c.bytes, 2*maxSetBytes, maxSetBytes)
+		}
+		if ls, ok := c.get(0, hot); !ok || ls["h"] != "1" {
+			t.Fatalf("after %d adds the set in use is gone", i+1)
+		}
+	}
+	copy(key, "0")
+	if _, ok := c.get(0, key); ok {
+		t.Fatal("a set not used for 5 generations is still there")
+	}
 }
