@@ -84,6 +84,19 @@ type encoder struct {
 	// scratch holds sorted names, pairs sorted labels.
 	scratch []string
 	pairs   []labelPair
+	// prev holds, for the labels (0) and annotations (1) of the previous
+	// alert of the record, each sorted name and value with its index in
+	// the string table (-1: not in it). Successive alerts mostly have the
+	// same names and share values at the same position: comparing with
+	// it spares most string table lookups, with the same output.
+	prev [2][]tableRef
+	// plain turns that shortcut off (tests compare the two).
+	plain bool
+}
+
+type tableRef struct {
+	s   string
+	idx int
 }
 
 // appendRecord appends the binary encoding of rec to dst. rec.Seq is not
@@ -111,6 +124,10 @@ func (e *encoder) encode(rec *model.Record) ([]byte, error) {
 	e.buf = append(e.buf, codecVersion, kinds)
 	if b := rec.Batch; b != nil {
 		e.batch(b)
+		for k := range e.prev {
+			clear(e.prev[k]) // do not keep the caller's strings alive in the pool
+			e.prev[k] = e.prev[k][:0]
+		}
 	}
 	if rec.Action != nil {
 		js, err := json.Marshal(rec.Action)
@@ -154,9 +171,9 @@ func (e *encoder) batch(b *model.Batch) {
 			af |= alertGenURL
 		}
 		e.buf = append(e.buf, af)
-		e.labels(a.Labels)
+		e.labels(a.Labels, 0)
 		if af&alertAnnotations != 0 {
-			e.labels(a.Annotations)
+			e.labels(a.Annotations, 1)
 		}
 		e.time(a.StartsAt, sf, base)
 		e.time(a.EndsAt, ef, base)
@@ -180,7 +197,7 @@ func (e *encoder) batch(b *model.Batch) {
 	}
 }
 
-func (e *encoder) labels(ls model.LabelSet) {
+func (e *encoder) labels(ls model.LabelSet, kind int) {
 	e.buf = binary.AppendUvarint(e.buf, uint64(len(ls)))
 	// One pass over the map collects names and values (no lookup per name).
 	ps := e.pairs[:0]
@@ -196,30 +213,57 @@ func (e *encoder) labels(ls model.LabelSet) {
 	} else {
 		slices.SortFunc(ps, func(a, b labelPair) int { return strings.Compare(a.name, b.name) })
 	}
+	prev := e.prev[kind]
 	for i := range ps {
-		e.string(ps[i].name)
-		e.string(ps[i].value)
+		j := 2 * i
+		if j+1 < len(prev) {
+			prev[j].idx = e.stringAt(ps[i].name, prev[j])
+			prev[j].s = ps[i].name
+			prev[j+1].idx = e.stringAt(ps[i].value, prev[j+1])
+			prev[j+1].s = ps[i].value
+			continue
+		}
+		prev = append(prev, tableRef{ps[i].name, e.stringIdx(ps[i].name)}, tableRef{ps[i].value, e.stringIdx(ps[i].value)})
 	}
+	e.prev[kind] = prev
 	clear(ps) // do not keep the caller's strings alive in the pool
 	e.pairs = ps[:0]
+}
+
+// stringAt writes s as string does, knowing that last is the string
+// written at the same place before (with its table index): when s equals
+// it, the reference needs no lookup. It returns s's table index.
+func (e *encoder) stringAt(s string, last tableRef) int {
+	if last.idx >= 0 && s == last.s && !e.plain {
+		e.buf = binary.AppendUvarint(e.buf, uint64(last.idx)<<1|1)
+		return last.idx
+	}
+	return e.stringIdx(s)
 }
 
 type labelPair struct{ name, value string }
 
 // string writes s as uvarint(len<<1) and its bytes, or, if the same
 // string was written before in this record, as uvarint(index<<1 | 1).
-func (e *encoder) string(s string) {
+func (e *encoder) string(s string) { e.stringIdx(s) }
+
+// stringIdx is string; it returns s's index in the string table after
+// writing it, or -1 if s is not in the table.
+func (e *encoder) stringIdx(s string) int {
+	idx := -1
 	if len(s) >= minShared {
 		if i, ok := e.strs[s]; ok {
 			e.buf = binary.AppendUvarint(e.buf, uint64(i)<<1|1)
-			return
+			return i
 		}
 		if len(e.strs) < maxShared {
-			e.strs[s] = len(e.strs)
+			idx = len(e.strs)
+			e.strs[s] = idx
 		}
 	}
 	e.buf = binary.AppendUvarint(e.buf, uint64(len(s))<<1)
 	e.buf = append(e.buf, s...)
+	return idx
 }
 
 // timeForm returns how t is stored: zero, as int64 nanoseconds, or as

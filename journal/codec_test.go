@@ -608,3 +608,59 @@ func TestCodecLargeLabelSets(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecPositionalShortcut checks that comparing each label with the
+// one at the same position in the previous alert (to spare string table
+// lookups) writes exactly the bytes of the plain lookups: alerts sharing
+// some names and values, other label counts, strings too short for the
+// table, and a string table that fills up (maxShared) in the middle.
+func TestCodecPositionalShortcut(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
+	for i := range 300 {
+		n := 1 + r.IntN(40)
+		if i%50 == 0 {
+			n = 2500 // more than maxShared distinct strings
+		}
+		b := &model.Batch{At: time.Unix(1700000000, 0).UTC()}
+		for j := range n {
+			ls := model.LabelSet{"alertname": pick("A", "Bee", "Cee"), "cluster": pick("c1", "c2"), "x": pick("", "1", "22")}
+			for k := range r.IntN(4) {
+				ls[pick("a", "bb", "zz", "instance")+fmt.Sprint(k)] = fmt.Sprint(r.IntN(3), "-", j%7)
+			}
+			if n > 1000 {
+				for k := range 8 {
+					ls[fmt.Sprint("l", k)] = fmt.Sprint(j, "/", k)
+				}
+			}
+			a := model.Alert{Labels: ls, StartsAt: b.At}
+			if r.IntN(3) > 0 {
+				a.Annotations = model.LabelSet{"summary": pick("s", "same summary", fmt.Sprint("s", j))}
+			}
+			b.Alerts = append(b.Alerts, a)
+		}
+		rec := &model.Record{Batch: b}
+		fast, plain := &encoder{}, &encoder{plain: true}
+		got, err := fast.encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("record %d (%d alerts): the shortcut changes the encoding", i, n)
+		}
+		// The same encoder again (as from the pool): same bytes.
+		fast.buf = fast.buf[:0]
+		if again, _ := fast.encode(rec); !bytes.Equal(again, want) {
+			t.Fatalf("record %d: a reused encoder writes other bytes", i)
+		}
+		dec, err := decodeRecord(got)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		sameRecord(t, dec, rec)
+	}
+}
