@@ -299,10 +299,10 @@ func (d *Decoder) decodeAMv2(dst []model.Alert, data []byte, now time.Time, ss *
 			// Checked and normalised: from now on the same bytes give
 			// this set without decoding or checking it again.
 			if m.raw[0] != nil {
-				ss.sc.sets.add(0, m.raw[0], a.Labels)
+				ss.sc.sets.add(0, m.hash[0], m.raw[0], a.Labels)
 			}
 			if m.raw[1] != nil {
-				ss.sc.sets.add(1, m.raw[1], a.Annotations)
+				ss.sc.sets.add(1, m.hash[1], m.raw[1], a.Annotations)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"unicode/utf8"
 
 	"github.com/sift-aiops/sift/model"
@@ -47,6 +48,7 @@ type scanner struct {
 // (index 0: labels, 1: annotations).
 type setMeta struct {
 	raw    [2][]byte // the object's bytes (in the message), if cacheable and not cached
+	hash   [2]uint64 // their hash
 	cached [2]bool   // the set came from the cache: already checked, read-only
 }
 
@@ -55,45 +57,95 @@ type setMeta struct {
 // set is only added once its alert was accepted). The sets are shared by
 // every alert decoded from the same bytes and are never modified.
 //
-// It is bounded by two generations of maxSetBytes of keys each: when the
-// current one is full it becomes the old one (the older is dropped), and
-// a set found in the old generation moves to the current one, so the sets
-// in use stay while those no longer seen go.
+// Entries are found by a hash of the bytes and checked against the bytes
+// themselves. A set is kept only when its bytes come a second time: the
+// first time only the hash is noted (in a fixed table, where another
+// hash may overwrite it), so that sets that never repeat (an annotation
+// carrying the current value) cost a hash and no copy.
+//
+// It is bounded by two generations of maxSetBytes each (32 MiB in all)
+// of kept bytes plus setEntryCost per entry, and the 1 MiB table: when
+// the current generation is full it becomes the old one (the older is
+// dropped), and a set found in the old one moves to the current one, so
+// the sets in use stay while those no longer seen go.
 type setCache struct {
-	cur, old [2]map[string]model.LabelSet
-	bytes    int // keys in cur
+	seed     maphash.Seed
+	cur, old [2]map[uint64]setEntry
+	bytes    int         // cost of cur
+	once     [2][]uint64 // hashes of sets seen once, by their low bits
+	rnd      uint64
+}
+
+type setEntry struct {
+	key string // the object's bytes
+	ls  model.LabelSet
 }
 
 const (
-	maxSetKey   = 2048    // longest object cached, in bytes
-	maxSetBytes = 8 << 20 // keys per generation, in bytes (≈ 20,000 identities of 400 bytes)
+	maxSetKey    = 2048     // longest object cached, in bytes
+	maxSetBytes  = 16 << 20 // per generation (≈ 30,000 identities with 400 + 150 bytes of labels and annotations)
+	setEntryCost = 64       // counted per entry besides its bytes
+	onceSlots    = 1 << 16  // per kind
 )
 
 func newSetCache() *setCache {
-	return &setCache{cur: [2]map[string]model.LabelSet{{}, {}}}
+	c := &setCache{seed: maphash.MakeSeed(), rnd: 0x9E3779B97F4A7C15}
+	c.cur = [2]map[uint64]setEntry{{}, {}}
+	c.once = [2][]uint64{make([]uint64, onceSlots), make([]uint64, onceSlots)}
+	return c
 }
 
-func (c *setCache) get(kind int, raw []byte) (model.LabelSet, bool) {
-	if ls, ok := c.cur[kind][string(raw)]; ok {
-		return ls, true
+// get returns the set raw decoded to, if it is kept, and raw's hash.
+func (c *setCache) get(kind int, raw []byte) (uint64, model.LabelSet, bool) {
+	h := maphash.Bytes(c.seed, raw)
+	if e, ok := c.cur[kind][h]; ok && e.key == string(raw) {
+		return h, e.ls, true
 	}
-	if ls, ok := c.old[kind][string(raw)]; ok {
-		delete(c.old[kind], string(raw))
-		c.add(kind, raw, ls)
-		return ls, true
+	if e, ok := c.old[kind][h]; ok && e.key == string(raw) {
+		delete(c.old[kind], h)
+		c.put(kind, h, e)
+		return h, e.ls, true
 	}
-	return nil, false
+	return h, nil, false
 }
 
-// add remembers the set that raw decoded to.
-func (c *setCache) add(kind int, raw []byte, ls model.LabelSet) {
-	if c.bytes+len(raw) > maxSetBytes {
+// add notes that raw (hash h) decoded to ls: the first time only the
+// hash, the next time the set (replacing another set of the same hash).
+//
+// The table has two slots per bucket; a new hash takes an empty slot or
+// one chosen at random, so that two sets alternating on one bucket cannot
+// evict each other for ever.
+func (c *setCache) add(kind int, h uint64, raw []byte, ls model.LabelSet) {
+	b := c.once[kind][h&(onceSlots-2) : h&(onceSlots-2)+2]
+	for i, v := range b {
+		if v == h {
+			b[i] = 0
+			c.put(kind, h, setEntry{key: string(raw), ls: ls})
+			return
+		}
+	}
+	switch {
+	case b[0] == 0:
+		b[0] = h
+	case b[1] == 0:
+		b[1] = h
+	default:
+		c.rnd ^= c.rnd << 13 // xorshift
+		c.rnd ^= c.rnd >> 7
+		c.rnd ^= c.rnd << 17
+		b[c.rnd&1] = h
+	}
+}
+
+func (c *setCache) put(kind int, h uint64, e setEntry) {
+	cost := setEntryCost + len(e.key)
+	if c.bytes+cost > maxSetBytes {
 		c.old = c.cur
-		c.cur = [2]map[string]model.LabelSet{{}, {}}
+		c.cur = [2]map[uint64]setEntry{{}, {}}
 		c.bytes = 0
 	}
-	c.cur[kind][string(raw)] = ls
-	c.bytes += len(raw)
+	c.cur[kind][h] = e
+	c.bytes += cost
 }
 
 // objectEnd returns the index after the '}' closing the object that
@@ -104,9 +156,21 @@ func objectEnd(d []byte, i int) int {
 	for j := i + 1; j < len(d); j++ {
 		switch d[j] {
 		case '"':
-			for j++; j < len(d) && d[j] != '"'; j++ {
-				if d[j] == '\\' {
-					j++
+			// The closing quote: the next one not escaped, i.e. after
+			// an even number of backslashes.
+			for k := j + 1; ; k++ {
+				q := bytes.IndexByte(d[k:], '"')
+				if q < 0 {
+					return -1
+				}
+				k += q
+				n := 0
+				for m := k - 1; m > j && d[m] == '\\'; m-- {
+					n++
+				}
+				if n%2 == 0 {
+					j = k
+					break
 				}
 			}
 		case '}':
@@ -133,14 +197,15 @@ func (s *scanner) set(kind int, meta *setMeta) (model.LabelSet, bool) {
 		return s.strMap(kind)
 	}
 	raw := s.d[s.i:end]
-	if ls, ok := s.sets.get(kind, raw); ok {
+	h, ls, ok := s.sets.get(kind, raw)
+	if ok {
 		s.i = end
 		meta.cached[kind] = true
 		return ls, true
 	}
-	ls, ok := s.strMap(kind)
+	ls, ok = s.strMap(kind)
 	if ok && s.i == end {
-		meta.raw[kind] = raw
+		meta.raw[kind], meta.hash[kind] = raw, h
 	}
 	return ls, ok
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -115,5 +116,59 @@ func TestFastRecentCache(t *testing.T) {
 	}
 	if _, ok := fastAMv2([]byte("[{\"startsAt\":\"a\\nb\"},{\"startsAt\":\"a\nb\"}]")); ok {
 		t.Error("fast path accepted a raw newline in a string")
+	}
+}
+
+// objectEndRef is objectEnd written plainly, one byte at a time.
+func objectEndRef(d []byte, i int) int {
+	for j := i + 1; j < len(d); j++ {
+		switch d[j] {
+		case '"':
+			for j++; j < len(d) && d[j] != '"'; j++ {
+				if d[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(d) {
+				return -1
+			}
+		case '}':
+			return j + 1
+		case '{', '[':
+			return -1
+		}
+	}
+	return -1
+}
+
+func TestObjectEnd(t *testing.T) {
+	for in, want := range map[string]int{
+		`{}`:                       2,
+		`{"a":"b"} x`:              9,
+		`{"a":"\\"}`:               10,
+		`{"a":"\\\"}"}`:            13,
+		`{"a\"}":"b"}`:             12,
+		`{"a":"b\\\\"}`:            13,
+		`{"a":"}`:                  -1,
+		`{"a":"b"`:                 -1,
+		`{"a":{"b":"c"}}`:          -1,
+		`{"a":["b"]}`:              -1,
+		` {"a" : "b" , "c":"d" }x`: -1, // starts with a space, not '{'
+	} {
+		if got := objectEnd([]byte(in), 0); got != want && !(in[0] == ' ' && got == objectEndRef([]byte(in), 0)) {
+			t.Errorf("objectEnd(%q) = %d, want %d", in, got, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte(`{}[]"\\ab:, `)
+	for range 20000 {
+		d := make([]byte, 1+r.IntN(30))
+		for i := range d {
+			d[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		d[0] = '{'
+		if got, want := objectEnd(d, 0), objectEndRef(d, 0); got != want {
+			t.Fatalf("objectEnd(%q) = %d, the plain scan says %d", d, got, want)
+		}
 	}
 }

@@ -16,14 +16,6 @@ const maxSessionAlerts = 1024
 // next, so that a stream of small messages (one alert each) does not pay
 // for them on every message. The results are exactly those of the
 // Decoder. A Session is not safe for concurrent use.
-//
-// It also remembers the label and annotation sets it decoded, by the
-// exact bytes of their JSON object (bounded, see setCache): alerts that
-// repeat (the same identity notified again) get the set decoded the first
-// time without decoding or checking it again. Such sets are shared
-// between the alerts a Session returns, so they must be treated as
-// read-only (nothing in Sift modifies an alert's labels or annotations
-// after decoding).
 type Session struct {
 	d          *Decoder
 	sc         scanner
@@ -36,8 +28,23 @@ type Session struct {
 func (d *Decoder) NewSession() *Session {
 	s := &Session{d: d}
 	s.sc.resetSeen()
-	s.sc.sets = newSetCache()
 	s.tc = timeCaches{start: &s.start, end: &s.end}
+	return s
+}
+
+// NewStreamSession returns a Session for one long-lived stream of
+// messages (a Kafka consumer's) that also remembers the label and
+// annotation sets it decoded, by the exact bytes of their JSON object
+// (two generations of up to 8 MiB of such bytes): an alert notified
+// again with the same labels (and annotations) gets the sets decoded the
+// first time, without decoding or checking them again. Such sets are
+// shared between the alerts the Session returns, so they must be
+// treated as read-only (nothing in Sift modifies an alert's labels or
+// annotations after decoding). The results are still exactly those of
+// the Decoder.
+func (d *Decoder) NewStreamSession() *Session {
+	s := d.NewSession()
+	s.sc.sets = newSetCache()
 	return s
 }
 

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"strings"
 	"testing"
@@ -74,8 +75,11 @@ func TestSessionMatchesDecoder(t *testing.T) {
 	}
 	d := NewDecoder(Config{DropLabels: []string{"instance"}})
 	for _, format := range []string{"", FormatAMv2} {
-		for oi, order := range orders {
+		for oi, order := range append(orders, orders...) {
 			s := d.NewSession()
+			if oi >= len(orders) {
+				s = d.NewStreamSession() // remembers the sets it decoded
+			}
 			var got []model.Alert
 			for _, mi := range order {
 				msg := []byte(msgs[mi])
@@ -105,7 +109,7 @@ func TestSessionMatchesDecoder(t *testing.T) {
 // not alias its scratch: decoding the next message does not change them.
 func TestSessionKeepsNoMessage(t *testing.T) {
 	at := time.Date(2026, 11, 24, 23, 0, 0, 0, time.UTC)
-	s := NewDecoder(Config{}).NewSession()
+	s := NewDecoder(Config{}).NewStreamSession()
 	buf := []byte(`{"labels":{"alertname":"A","x":"1"},"startsAt":"2026-11-24T22:53:18.783Z","generatorURL":"http://u"}`)
 	first, err := s.AppendDecode(nil, FormatAMv2, buf, at)
 	if err != nil {
@@ -152,31 +156,67 @@ func BenchmarkSessionSingleAlerts(b *testing.B) {
 			k = (k + 1) % 20
 		}
 	})
-	b.Run("session", func(b *testing.B) {
-		b.ReportAllocs()
-		s := d.NewSession()
-		k := 0
-		for b.Loop() {
-			out := make([]model.Alert, 0, n)
-			for _, m := range msgs[k*n : (k+1)*n] {
-				var err error
-				if out, err = s.AppendDecode(out, FormatAMv2, m, now); err != nil {
-					b.Fatal(err)
-				}
-			}
-			k = (k + 1) % 20
+	for _, stream := range []bool{false, true} {
+		name := "session"
+		if stream {
+			name = "stream-session" // remembers the label and annotation sets
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			s := d.NewSession()
+			if stream {
+				s = d.NewStreamSession()
+			}
+			k := 0
+			for b.Loop() {
+				out := make([]model.Alert, 0, n)
+				for _, m := range msgs[k*n : (k+1)*n] {
+					var err error
+					if out, err = s.AppendDecode(out, FormatAMv2, m, now); err != nil {
+						b.Fatal(err)
+					}
+				}
+				k = (k + 1) % 20
+			}
+		})
+	}
+	// The worst case for the set cache: every message new to it (a new
+	// session for every 1000 messages; "new-session" is the same without
+	// the set cache).
+	for _, stream := range []bool{false, true} {
+		name := "new-session"
+		if stream {
+			name = "new-stream-session"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			k := 0
+			for b.Loop() {
+				s := d.NewSession()
+				if stream {
+					s = d.NewStreamSession()
+				}
+				out := make([]model.Alert, 0, n)
+				for _, m := range msgs[k*n : (k+1)*n] {
+					var err error
+					if out, err = s.AppendDecode(out, FormatAMv2, m, now); err != nil {
+						b.Fatal(err)
+					}
+				}
+				k = (k + 1) % 20
+			}
+		})
+	}
 }
 
 // TestSessionSharesCheckedSets checks the set cache: an alert repeated
 // with the same label and annotation bytes gets the very sets decoded the
-// first time, already normalised, and decoding them again never writes
+// second time (when they were kept), already normalised, and decoding them again never writes
 // to them (a reader on another goroutine, as the engine, runs meanwhile:
 // go test -race reports a write).
 func TestSessionSharesCheckedSets(t *testing.T) {
 	at := time.Date(2026, 11, 24, 23, 0, 0, 0, time.UTC)
-	s := NewDecoder(Config{}).NewSession() // drops prometheus_replica and replica
+	s := NewDecoder(Config{}).NewStreamSession() // drops prometheus_replica and replica
 	msg := []byte(`{"labels":{"alertname":"A","replica":"a","empty":"","x":"1"},"annotations":{"summary":"s","e":""},"startsAt":"2026-11-24T22:53:18Z"}`)
 	first, err := s.AppendDecode(nil, FormatAMv2, msg, at)
 	if err != nil {
@@ -187,12 +227,23 @@ func TestSessionSharesCheckedSets(t *testing.T) {
 	if !reflect.DeepEqual(first[0], want) {
 		t.Fatalf("first decode: %#v", first[0])
 	}
+	// The second time the sets are decoded again, and kept.
+	second, err := s.AppendDecode(nil, FormatAMv2, msg, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b model.LabelSet) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	if same(second[0].Labels, first[0].Labels) || !reflect.DeepEqual(second[0], want) {
+		t.Fatalf("second decode: %#v", second[0])
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for range 200 {
-			_ = first[0].Labels.Fingerprint()
-			_ = first[0].Annotations["summary"]
+			_ = second[0].Labels.Fingerprint()
+			_ = second[0].Annotations["summary"]
 		}
 	}()
 	for range 200 {
@@ -200,9 +251,8 @@ func TestSessionSharesCheckedSets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if reflect.ValueOf(again[0].Labels).UnsafePointer() != reflect.ValueOf(first[0].Labels).UnsafePointer() ||
-			reflect.ValueOf(again[0].Annotations).UnsafePointer() != reflect.ValueOf(first[0].Annotations).UnsafePointer() {
-			t.Fatal("a repeated alert did not get the sets decoded the first time")
+		if !same(again[0].Labels, second[0].Labels) || !same(again[0].Annotations, second[0].Annotations) {
+			t.Fatal("a repeated alert did not get the sets kept")
 		}
 		if !reflect.DeepEqual(again[0], want) {
 			t.Fatalf("repeat: %#v", again[0])
@@ -217,40 +267,111 @@ func TestSessionSharesCheckedSets(t *testing.T) {
 	if got := other[0].Labels; !reflect.DeepEqual(got, model.LabelSet{"alertname": "A", "x": "2"}) {
 		t.Fatalf("other labels: %v", got)
 	}
-	if !reflect.DeepEqual(first[0], want) {
-		t.Fatalf("first alert changed: %#v", first[0])
+	if !reflect.DeepEqual(first[0], want) || !reflect.DeepEqual(second[0], want) {
+		t.Fatalf("earlier alerts changed: %#v %#v", first[0], second[0])
 	}
 }
 
-// TestSetCacheBounded checks that the set cache keeps at most two
-// generations of maxSetBytes of keys, and keeps the sets still in use.
+// TestSetCacheBounded checks that the set cache keeps a set from its
+// second sighting on, never answers with the set of other bytes that
+// have the same hash, keeps at most two generations of maxSetBytes, and
+// keeps the sets still in use.
 func TestSetCacheBounded(t *testing.T) {
 	c := newSetCache()
+	see := func(kind int, raw []byte, ls model.LabelSet) (model.LabelSet, bool) {
+		h, got, ok := c.get(kind, raw)
+		if !ok {
+			c.add(kind, h, raw, ls)
+		}
+		return got, ok
+	}
+	hot := []byte(`{"h":"1"}`)
+	if _, ok := see(0, hot, model.LabelSet{"h": "1"}); ok {
+		t.Fatal("found before it was added")
+	}
+	if _, ok := see(0, hot, model.LabelSet{"h": "1"}); ok {
+		t.Fatal("kept after one sighting")
+	}
+	if ls, ok := see(0, hot, nil); !ok || ls["h"] != "1" {
+		t.Fatalf("not kept after two sightings: %v %v", ls, ok)
+	}
+	if _, ok := see(1, hot, nil); ok {
+		t.Fatal("a labels set answered for annotations")
+	}
+	// Same hash, other bytes: a miss.
+	other := []byte(`{"h":"2"}`)
+	h := maphash.Bytes(c.seed, other)
+	c.cur[0][h] = setEntry{key: string(hot), ls: model.LabelSet{"h": "1"}}
+	if ls, ok := see(0, other, model.LabelSet{"h": "2"}); ok {
+		t.Fatalf("bytes %s answered with the set of %s: %v", other, hot, ls)
+	}
+
 	key := make([]byte, 1000)
-	hot := []byte("hot")
-	c.add(0, hot, model.LabelSet{"h": "1"})
 	for i := range 5 * maxSetBytes / len(key) {
 		copy(key, fmt.Sprint(i))
-		c.add(i%2, key, model.LabelSet{"a": "b"})
+		see(i%2, key, model.LabelSet{"a": "b"})
+		see(i%2, key, model.LabelSet{"a": "b"})
 		if i%100 != 0 {
 			continue
 		}
 		held := 0
 		for _, m := range append(c.cur[:], c.old[:]...) {
-			for k := range m {
-				held += len(k)
+			for _, e := range m {
+				held += setEntryCost + len(e.key)
 			}
 		}
+		if len(c.once[0])+len(c.once[1]) != 2*onceSlots {
+			t.Fatalf("the table of sets seen once has grown to %d", len(c.once[0])+len(c.once[1]))
+		}
 		if c.bytes > maxSetBytes || held > 2*maxSetBytes {
-			t.Fatalf("after %d adds the cache holds %d bytes of keys (%d in the current generation); limits %d and %d",
+			t.Fatalf("after %d sets the cache holds %d bytes (%d in the current generation); limits %d and %d",
 				i+1, held, c.bytes, 2*maxSetBytes, maxSetBytes)
 		}
-		if ls, ok := c.get(0, hot); !ok || ls["h"] != "1" {
-			t.Fatalf("after %d adds the set in use is gone", i+1)
+		if ls, ok := see(0, hot, nil); !ok || ls["h"] != "1" {
+			t.Fatalf("after %d sets the set in use is gone", i+1)
 		}
 	}
 	copy(key, "0")
-	if _, ok := c.get(0, key); ok {
+	if _, _, ok := c.get(0, key); ok {
 		t.Fatal("a set not used for 5 generations is still there")
+	}
+}
+
+// BenchmarkSessionUniqueAlerts decodes one-alert messages whose labels
+// and annotations never repeat: the worst case for a stream session's
+// set cache (every set is hashed and noted, none is found).
+func BenchmarkSessionUniqueAlerts(b *testing.B) {
+	msg := []byte(`{"annotations":{"description":"x 00000000 has fired.","summary":"KubePodCrashLooping on 00000000 (api)"},"endsAt":"2026-11-24T23:58:21Z","generatorURL":"http://prometheus.example/graph","labels":{"alertname":"KubePodCrashLooping","cluster":"prod-eu-1","instance":"00000000:9100","job":"kube-state-metrics","namespace":"default","pod":"api-00000000","service":"api","severity":"warning","team":"core"},"startsAt":"2026-11-24T22:53:18Z"}`)
+	var at []int
+	for i := 0; i+8 <= len(msg); i++ {
+		if string(msg[i:i+8]) == "00000000" {
+			at = append(at, i)
+		}
+	}
+	d := NewDecoder(Config{})
+	for _, stream := range []bool{false, true} {
+		name := "session"
+		if stream {
+			name = "stream-session"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			s := d.NewSession()
+			if stream {
+				s = d.NewStreamSession()
+			}
+			out := make([]model.Alert, 0, 1000)
+			n := 0
+			for b.Loop() {
+				n++
+				for _, i := range at {
+					copy(msg[i:], fmt.Sprintf("%08x", n))
+				}
+				var err error
+				if out, err = s.AppendDecode(out[:0], FormatAMv2, msg, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

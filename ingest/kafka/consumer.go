@@ -158,7 +158,7 @@ func Start(ctx context.Context, cfg Config, dec *ingest.Decoder, sink model.Sink
 	c := &Consumer{
 		cfg:       cfg,
 		dec:       dec,
-		ses:       dec.NewSession(),
+		ses:       dec.NewStreamSession(),
 		sink:      sink,
 		cursors:   cursors,
 		log:       log,
