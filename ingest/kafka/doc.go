@@ -75,7 +75,10 @@
 // more; the commit stage holds only offsets. A slow store therefore slows fetching; what is held in
 // memory is bounded by two batches plus kafka-go's fetch queue
 // (queue_capacity messages) and one fetch response per partition
-// (fetch_max_bytes).
+// (fetch_max_bytes), plus the decoder's cache of the label and annotation
+// sets seen (ingest.Decoder.NewStreamSession: at most 2 × 16 MiB of their
+// JSON bytes and a 1 MiB table; the sets themselves are shared with the
+// alerts held by the engine).
 //
 // # Horizontal scale and partitioning
 //
