@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/sift-aiops/sift/model"
@@ -58,38 +60,78 @@ type snapshot struct {
 
 // Snapshot serialises the engine state. Restore(Snapshot()) on an engine
 // with the same configuration continues exactly where this one is.
-func (e *Engine) Snapshot() ([]byte, error) {
+func (e *Engine) Snapshot() ([]byte, error) { return e.Capture().Encode() }
+
+// Captured is a copy of the engine state that shares nothing mutable with
+// the engine: it can be encoded while the engine goes on.
+type Captured struct{ s snapshot }
+
+// Encode serialises a captured state (see Snapshot).
+func (c *Captured) Encode() ([]byte, error) { return json.Marshal(&c.s) }
+
+// Capture copies the engine state, so that the expensive encoding can run
+// outside the lock that serialises access to the engine. It copies what
+// the engine changes in place (member lists, evidence, statistics) and
+// shares what it only ever replaces (alert label and annotation sets).
+func (e *Engine) Capture() *Captured {
 	s := snapshot{Version: snapshotVersion, Now: e.now, LastGC: e.lastGC, NextInc: e.nextInc, NextPrb: e.nextPrb, Stats: e.stats,
-		ByGroup: map[string]string{}, Names: e.names}
+		ByGroup: make(map[string]string, len(e.byGroup)), Names: make(map[string]*nameStat, len(e.names))}
+	for k, v := range e.names {
+		c := *v
+		s.Names[k] = &c
+	}
 	for _, inc := range e.order {
 		if e.incs[inc.ID] != inc {
 			continue
 		}
-		si := snapIncident{Incident: inc.Incident, Seq: inc.seq, Firing: inc.firing, LastActivity: inc.lastActivity,
-			Manual: inc.manual, RootAlert: inc.rootAlert, Evidence: inc.evidence, LastStart: inc.lastStart, Agg: inc.agg, Causes: inc.causes,
-			Learned: inc.learned, GroupLast: map[string]time.Time{}}
+		si := snapIncident{Incident: *e.export(inc), Seq: inc.seq, Firing: inc.firing, LastActivity: inc.lastActivity,
+			Manual: inc.manual, RootAlert: inc.rootAlert, Evidence: make(map[string][]time.Time, len(inc.evidence)),
+			LastStart: inc.lastStart, Agg: inc.agg.clone(), Causes: inc.causes, Learned: inc.learned,
+			GroupLast: make(map[string]time.Time, len(inc.groupLast))}
+		for k, v := range inc.evidence {
+			si.Evidence[k] = slices.Clone(v)
+		}
 		for k, v := range inc.groupLast {
 			si.GroupLast[fmt.Sprintf("%x", k)] = v
 		}
 		s.Incidents = append(s.Incidents, si)
 	}
+	s.Alerts = make([]snapAlert, 0, len(e.alerts))
 	for _, rec := range e.alerts {
 		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
-			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, Fires: rec.fires, Flapping: rec.flapping, Noise: rec.noise}
+			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, Fires: slices.Clone(rec.fires),
+			Flapping: rec.flapping, Noise: rec.noise}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
 		}
 		s.Alerts = append(s.Alerts, sa)
 	}
 	for _, p := range e.problems {
-		s.Problems = append(s.Problems, p)
+		c := *p
+		c.Incidents = slices.Clone(p.Incidents)
+		s.Problems = append(s.Problems, &c)
 	}
 	for k, inc := range e.byGroup {
 		if e.incs[inc.ID] == inc {
 			s.ByGroup[fmt.Sprintf("%x", k)] = inc.ID
 		}
 	}
-	return json.Marshal(&s)
+	return &Captured{s: s}
+}
+
+// clone returns a deep copy of the aggregate.
+func (a incAgg) clone() incAgg {
+	c := a
+	c.Svc = maps.Clone(a.Svc)
+	c.Hosts = slices.Clone(a.Hosts)
+	c.HostCount = maps.Clone(a.HostCount)
+	if a.HostSvcs != nil {
+		c.HostSvcs = make(map[string]map[string]bool, len(a.HostSvcs))
+		for k, v := range a.HostSvcs {
+			c.HostSvcs[k] = maps.Clone(v)
+		}
+	}
+	return c
 }
 
 // Restore replaces the engine state with a snapshot.
