@@ -12,8 +12,10 @@ import (
 
 // TestBufferedConn checks the consumer's buffered broker connection over
 // real loopback TCP: bytes arrive intact and in order through small
-// reads, a read deadline still times a read out, and the timeout does not
-// stick (the next read after new data succeeds).
+// reads, a read deadline still times a read out (set before the read, or
+// while the read is blocked, or through SetDeadline), the timeout does
+// not stick (the next read after new data succeeds), and a deadline in
+// the past does not fail reads the buffer can serve.
 func TestBufferedConn(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,10 +60,37 @@ func TestBufferedConn(t *testing.T) {
 	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read past the deadline: %v, want a timeout", err)
 	}
+	// A deadline set while a read is blocked interrupts it.
+	c.SetReadDeadline(time.Time{})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Read(buf)
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	select {
+	case err := <-errc:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("blocked read after a new deadline: %v, want a timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deadline set during a blocked read did not interrupt it")
+	}
+	c.SetDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past SetDeadline: %v, want a timeout", err)
+	}
 	close(release)
+	time.Sleep(100 * time.Millisecond) // "late" is all there: one read gets it
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	late := make([]byte, 4)
-	if _, err := io.ReadFull(c, late); err != nil || string(late) != "late" {
+	late := make([]byte, 2)
+	if _, err := io.ReadFull(c, late); err != nil || string(late) != "la" {
 		t.Fatalf("read after a timeout: %q, %v", late, err)
+	}
+	// "te" is in the buffer: an expired deadline does not fail reading it.
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := io.ReadFull(c, late); err != nil || string(late) != "te" {
+		t.Fatalf("buffered read with an expired deadline: %q, %v", late, err)
 	}
 }
