@@ -225,12 +225,23 @@ type amv2Alert struct {
 // DecodeAMv2 decodes an Alertmanager v2 postableAlerts body (or a single
 // alert object) received at now.
 func (d *Decoder) DecodeAMv2(data []byte, now time.Time) ([]model.Alert, error) {
-	return d.decodeAMv2(nil, data, now, nil)
+	return d.decodeAMv2(nil, data, now, nil, false)
 }
+
+// errNotFast: decodeAMv2 was asked to detect the format and the data is
+// not what the fast path takes for certain as Alertmanager v2.
+var errNotFast = errors.New("not decoded by the fast path")
 
 // decodeAMv2 appends the alerts of data to dst; on error it returns dst
 // unchanged. ss, if not nil, lends its scanner and caches.
-func (d *Decoder) decodeAMv2(dst []model.Alert, data []byte, now time.Time, ss *Session) ([]model.Alert, error) {
+//
+// detect (with ss) means the format is not known yet: if the fast path
+// declines data, or its first alert has no labels (Detect would call it
+// an event), it returns errNotFast and decodes nothing. What the fast path
+// accepts has only the keys of Alertmanager v2 alerts, which Detect
+// (matching keys case-insensitively) takes for amv2 exactly when the
+// (first) alert has "labels", or the array is empty.
+func (d *Decoder) decodeAMv2(dst []model.Alert, data []byte, now time.Time, ss *Session, detect bool) ([]model.Alert, error) {
 	var in []amv2Alert
 	single := false
 	fb := firstByte(data)
@@ -245,6 +256,12 @@ func (d *Decoder) decodeAMv2(dst []model.Alert, data []byte, now time.Time, ss *
 		}
 	} else {
 		fast, ok = fastAMv2(data)
+	}
+	if detect && (!ok || len(fast) > 0 && fast[0].Labels == nil) {
+		if ss != nil {
+			clear(ss.sc.meta) // do not keep the message alive
+		}
+		return dst, errNotFast
 	}
 	if ok {
 		in, fb, single = fast, 0xff, fb == '{'

@@ -53,6 +53,15 @@ func (d *Decoder) NewStreamSession() *Session {
 // appended) and the error.
 func (s *Session) AppendDecode(dst []model.Alert, format string, data []byte, now time.Time) ([]model.Alert, error) {
 	if format == "" {
+		// What the fast path accepts is Alertmanager v2 for Detect too
+		// when its (first) alert has labels: try that first, and only
+		// if it declines pay for Detect's full encoding/json pass.
+		if out, err := s.d.decodeAMv2(dst, data, now, s, true); err != errNotFast {
+			if err != nil {
+				return dst, err
+			}
+			return out, nil
+		}
 		f, err := Detect(data)
 		if err != nil {
 			return dst, err
@@ -60,7 +69,7 @@ func (s *Session) AppendDecode(dst []model.Alert, format string, data []byte, no
 		format = f
 	}
 	if format == FormatAMv2 {
-		out, err := s.d.decodeAMv2(dst, data, now, s)
+		out, err := s.d.decodeAMv2(dst, data, now, s, false)
 		if err != nil {
 			return dst, err
 		}

@@ -54,6 +54,17 @@ func sessionStream() []string {
 		`{"labels":{"alertname":"L","bad-name":"1"}}`,
 		`{"labels":{"alertname":"L","bad-name":"1"}}`,
 		`{"annotations":{"alertname":"K","instance":"i"},"labels":{"alertname":"K","instance":"i"}}`,
+		// Detection: without labels an object is an event; an array is
+		// what its first element is; keys are matched case-insensitively.
+		`{"annotations":{"summary":"x"}}`,
+		`{}`,
+		`[{}]`,
+		`[{"annotations":{}},{"labels":{"alertname":"X"}}]`,
+		`[{"labels":{"alertname":"X"}},{"annotations":{}}]`,
+		`{"Labels":{"alertname":"X"}}`,
+		`{"labels":{"alertname":"X"},"Summary":"s"}`,
+		`[{"labels":{"alertname":"X"}},{"labels":{"alertname":"Y"},"name":"n"}]`,
+		`{"labels":{"alertname":"X"},"startsAt":"bad"}`,
 	)
 	return msgs
 }
