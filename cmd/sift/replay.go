@@ -221,8 +221,11 @@ func replay(in io.Reader, dec *ingest.Decoder, eng *correlate.Engine, bar *progr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Replay input repeats the same alerts over and over: a stream
+			// session decodes each label set once.
+			sess := dec.NewStreamSession()
 			for c := range todo {
-				decodeChunk(c, dec)
+				decodeChunk(c, sess)
 				close(c.done)
 			}
 		}()
@@ -281,7 +284,7 @@ func replay(in io.Reader, dec *ingest.Decoder, eng *correlate.Engine, bar *progr
 	return st, nil
 }
 
-func decodeChunk(c *chunk, dec *ingest.Decoder) {
+func decodeChunk(c *chunk, sess *ingest.Session) {
 	c.n = len(c.lines)
 	c.batches = make([]model.Batch, 0, len(c.lines))
 	for i, raw := range c.lines {
@@ -310,7 +313,7 @@ func decodeChunk(c *chunk, dec *ingest.Decoder) {
 			c.errs = append(c.errs, fmt.Sprintf("line %d: alert: missing or not an object", n))
 			continue
 		}
-		alerts, err := dec.DecodeAMv2(l.Alert, at)
+		alerts, err := sess.AppendDecode(nil, ingest.FormatAMv2, l.Alert, at)
 		if err != nil {
 			var ie *ingest.Error
 			if errors.As(err, &ie) {
