@@ -520,6 +520,11 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 						continue
 					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
+					if symptom && inc.RootCause.Service == other && e.rarelyOnRoot(rec) {
+						// A caller-side symptom on a service failing on its own:
+						// a failing dependency explains it better, if there is one.
+						score = 0.85
+					}
 					if symptom && inc.RootCause.Service != "" && inc.RootCause.Service != other {
 						// A symptom on a caller already degraded by another
 						// fault: only as strong as a failing dependency, so a

@@ -33,6 +33,10 @@ type nameStat struct {
 	Episodes uint32 `json:"n"`
 	Company  uint32 `json:"c"`
 	Seen     uint32 `json:"s"` // episodes since the name became noise
+	// Of the episodes with company on a service, how many were on the
+	// incident's root-cause service (see rarelyOnRoot).
+	OnService uint32 `json:"sv,omitempty"`
+	OnRoot    uint32 `json:"rt,omitempty"`
 }
 
 // companyRate is the smoothed share of episodes with company.
@@ -99,6 +103,16 @@ func (e *Engine) learnFrom(inc *incident) {
 			e.names[rec.alert.Name()] = s
 		}
 		s.count(company)
+		if company && rec.service != "" && inc.RootCause.Service != "" {
+			s.OnService++
+			if rec.service == inc.RootCause.Service {
+				s.OnRoot++
+			}
+			if s.OnService >= maxNameEpisodes {
+				s.OnService /= 2
+				s.OnRoot /= 2
+			}
+		}
 	}
 }
 
@@ -108,4 +122,17 @@ const maxNameEpisodes = 1000
 // noiseReason is the seed reason of an incident opened by a noise alert.
 func (e *Engine) noiseReason(rec *alertRec) model.Reason {
 	return model.Reason{Kind: model.ReasonSeed, Score: 1, Detail: "first alert of the incident; " + e.noiseDetail(rec)}
+}
+
+// rarelyOnRoot reports whether alerts of this name, when part of a wider
+// incident, have almost always been on a caller of the failing service
+// rather than on the failing service itself (an upstream error rate, an
+// open circuit breaker): such an alert on a service that fails on its own
+// is more likely a symptom of a failing dependency.
+func (e *Engine) rarelyOnRoot(rec *alertRec) bool {
+	s := e.names[rec.alert.Name()]
+	if s == nil || int(s.OnService) < 2*e.cfg.NoiseMinEpisodes {
+		return false
+	}
+	return (float64(s.OnRoot)+1)/(float64(s.OnService)+2) < 0.2
 }

@@ -216,3 +216,38 @@ func TestCaptureSharesNothingMutable(t *testing.T) {
 		t.Fatal("the engine did not change after the capture: the test proves nothing")
 	}
 }
+
+// TestCallerSymptomsGoToTheFailingDependency: an alert name learned to fire
+// on callers of a failing service (never on the failing service itself)
+// goes to a failing dependency's incident rather than to an incident of
+// its own service's unrelated failure.
+func TestCallerSymptomsGoToTheFailingDependency(t *testing.T) {
+	run := func(learn bool) (own, dep, got *model.Incident) {
+		e := New(Config{}, boutique())
+		at := time.Duration(0)
+		if learn {
+			for i := 0; i < 12; i++ {
+				crash, up := al("PodCrashLooping", "payment"), al("UpstreamErrorRate", "checkout")
+				send(e, crash, at, at)
+				send(e, up, at+30*time.Second, at+30*time.Second)
+				resolve(e, crash, at+3*time.Minute)
+				resolve(e, up, at+3*time.Minute)
+				at += time.Hour
+			}
+		}
+		send(e, al("PodCrashLooping", "frontend"), at, at)
+		send(e, al("ServiceDown", "ad"), at+10*time.Second, at+10*time.Second)
+		send(e, al("UpstreamErrorRate", "frontend"), at+40*time.Second, at+40*time.Second)
+		since := t0.Add(at)
+		return incidentWith(t, e, "PodCrashLooping", "frontend", since), incidentWith(t, e, "ServiceDown", "ad", since),
+			incidentWith(t, e, "UpstreamErrorRate", "frontend", since)
+	}
+	own, dep, got := run(true)
+	if own.ID == dep.ID || got.ID != dep.ID {
+		t.Fatalf("learned caller symptom went to %s (frontend's own failure %s, ad's failure %s): %s", got.ID, own.ID, dep.ID, dump(got))
+	}
+	// Without that history the alert stays with its own service's failure.
+	if own, _, got := run(false); got.ID != own.ID {
+		t.Fatalf("unlearned: %s, want frontend's own incident %s", got.ID, own.ID)
+	}
+}
