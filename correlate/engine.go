@@ -18,6 +18,7 @@ type Stats struct {
 	IncidentsResolved uint64
 	IncidentsReopened uint64
 	Problems          uint64
+	NoiseEpisodes     uint64 // alert episodes treated as learned background noise
 }
 
 // alertRec is the deduplicated state of one alert identity.

@@ -2,6 +2,8 @@ package correlate
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sift-aiops/sift/model"
@@ -48,13 +50,11 @@ func (s *nameStat) companyRate() float64 {
 // noise. It is called once per episode.
 func (e *Engine) noisy(rec *alertRec, start time.Time) bool {
 	rec.noise = false
-	if *e.cfg.NoiseMaxCompany <= 0 {
+	if !e.noiseName(rec.alert.Name()) {
 		return false
 	}
 	s := e.names[rec.alert.Name()]
-	if s == nil || int(s.Episodes) < e.cfg.NoiseMinEpisodes || s.companyRate() >= *e.cfg.NoiseMaxCompany {
-		return false
-	}
+	e.stats.NoiseEpisodes++
 	s.Seen++
 	if s.Seen%noiseExplore == 0 {
 		target, _, _ := e.match(rec, start)
@@ -129,10 +129,50 @@ func (e *Engine) noiseReason(rec *alertRec) model.Reason {
 // rather than on the failing service itself (an upstream error rate, an
 // open circuit breaker): such an alert on a service that fails on its own
 // is more likely a symptom of a failing dependency.
-func (e *Engine) rarelyOnRoot(rec *alertRec) bool {
-	s := e.names[rec.alert.Name()]
+func (e *Engine) rarelyOnRoot(rec *alertRec) bool { return e.callerOnly(e.names[rec.alert.Name()]) }
+
+func (e *Engine) callerOnly(s *nameStat) bool {
 	if s == nil || int(s.OnService) < 2*e.cfg.NoiseMinEpisodes {
 		return false
 	}
 	return (float64(s.OnRoot)+1)/(float64(s.OnService)+2) < 0.2
+}
+
+// noiseName reports whether alerts of this name are background noise now.
+func (e *Engine) noiseName(name string) bool {
+	if *e.cfg.NoiseMaxCompany <= 0 {
+		return false
+	}
+	s := e.names[name]
+	return s != nil && int(s.Episodes) >= e.cfg.NoiseMinEpisodes && s.companyRate() < *e.cfg.NoiseMaxCompany
+}
+
+// AlertName is what the engine has learned about one alert name.
+type AlertName struct {
+	Name string `json:"name"`
+	// Episodes counted, and how many of them were in an incident with
+	// other alerts.
+	Episodes    int `json:"episodes"`
+	WithCompany int `json:"withCompany"`
+	// Of the episodes with company on a service, how many were on the
+	// incident's root-cause service.
+	OnService int `json:"onService"`
+	OnRoot    int `json:"onRoot"`
+	// Noise: treated as background noise now (not correlated by topology,
+	// infrastructure or text). CallerOnly: seen only on callers of a
+	// failing service.
+	Noise      bool `json:"noise"`
+	CallerOnly bool `json:"callerOnly"`
+}
+
+// AlertNames returns what the engine has learned about each alert name,
+// by name.
+func (e *Engine) AlertNames() []AlertName {
+	out := make([]AlertName, 0, len(e.names))
+	for name, s := range e.names {
+		out = append(out, AlertName{Name: name, Episodes: int(s.Episodes), WithCompany: int(s.Company),
+			OnService: int(s.OnService), OnRoot: int(s.OnRoot), Noise: e.noiseName(name), CallerOnly: e.callerOnly(s)})
+	}
+	slices.SortFunc(out, func(a, b AlertName) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -44,6 +44,31 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/{action}", a.act)
 	mux.HandleFunc("GET /api/v1/problems", a.problems)
 	mux.HandleFunc("GET /api/v1/problems/{id}", a.problem)
+	mux.HandleFunc("GET /api/v1/alertnames", a.alertNames)
+}
+
+// alertNames serves what correlation has learned about each alert name:
+// how often it had company, whether it is background noise now.
+// ?noise=true (or false) keeps only those that are (or are not).
+func (a *API) alertNames(w http.ResponseWriter, r *http.Request) {
+	var only *bool
+	if v := r.URL.Query().Get("noise"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "noise", fmt.Sprintf("noise: want true or false, got %q", v))
+			return
+		}
+		only = &b
+	}
+	var names []correlate.AlertName
+	a.st.View(func(e *correlate.Engine) { names = e.AlertNames() })
+	out := names[:0]
+	for _, n := range names {
+		if only == nil || n.Noise == *only {
+			out = append(out, n)
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"alertnames": out})
 }
 
 // WriteJSON writes v with status code.

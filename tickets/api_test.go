@@ -94,3 +94,77 @@ func TestListFiltersAndPaging(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// GET /api/v1/alertnames over a real pipeline: a warning that always fires
+// alone becomes background noise, a crash with company does not; the
+// noise filter and its error.
+func TestAlertNamesShowLearnedNoise(t *testing.T) {
+	topo := correlate.Topology{Label: "service", DependsOn: map[string][]string{"checkout": {"payment"}}}
+	p, err := pipeline.Open(pipeline.Options{DataDir: t.TempDir(), Topology: topo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	send := func(at time.Duration, name, svc string, lasts time.Duration) {
+		t.Helper()
+		a := model.Alert{Labels: model.LabelSet{"alertname": name, "service": svc},
+			StartsAt: t0.Add(at), EndsAt: t0.Add(at + lasts)}
+		if err := p.Append(context.Background(), model.Batch{At: t0.Add(at), Alerts: []model.Alert{a}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 8; i++ {
+		h := time.Duration(i) * time.Hour
+		send(h, "CertificateExpiringSoon", "payment", 5*time.Minute)
+		send(h+20*time.Minute, "PodCrashLooping", "payment", 5*time.Minute)
+		send(h+20*time.Minute+30*time.Second, "UpstreamErrorRate", "checkout", 5*time.Minute)
+	}
+	send(9*time.Hour, "Tick", "payment", time.Minute) // moves the event clock past every end
+	mux := http.NewServeMux()
+	tickets.New(p).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func(q string, want int) map[string]correlate.AlertName {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/api/v1/alertnames" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", q, resp.StatusCode, want)
+		}
+		var body struct {
+			AlertNames []correlate.AlertName `json:"alertnames"`
+			Error      string                `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		if want != 200 {
+			if body.Error == "" {
+				t.Fatalf("GET %s: no error message", q)
+			}
+			return nil
+		}
+		out := map[string]correlate.AlertName{}
+		for _, n := range body.AlertNames {
+			out[n.Name] = n
+		}
+		return out
+	}
+	all := get("", 200)
+	cert, crash := all["CertificateExpiringSoon"], all["PodCrashLooping"]
+	if !cert.Noise || cert.WithCompany != 0 || cert.Episodes < 5 {
+		t.Fatalf("CertificateExpiringSoon should be learned noise: %+v", cert)
+	}
+	if crash.Noise || crash.WithCompany == 0 {
+		t.Fatalf("PodCrashLooping fires with its callers' symptoms, not noise: %+v", crash)
+	}
+	if noise := get("?noise=true", 200); len(noise) != 1 || !noise["CertificateExpiringSoon"].Noise {
+		t.Fatalf("?noise=true: %+v", noise)
+	}
+	if other := get("?noise=false", 200); other["CertificateExpiringSoon"].Name != "" || other["PodCrashLooping"].Name == "" {
+		t.Fatalf("?noise=false: %+v", other)
+	}
+	get("?noise=maybe", 400)
+}
