@@ -89,6 +89,9 @@ type Config struct {
 	// NoiseMaxCompany 0 disables this; unset means 0.5 and 5 episodes.
 	NoiseMaxCompany  *float64 `yaml:"noise_max_company"`
 	NoiseMinEpisodes int      `yaml:"noise_min_episodes"`
+	// NoiseExempt lists alert names never treated as background noise,
+	// whatever their statistics say.
+	NoiseExempt []string `yaml:"noise_exempt"`
 	// Retention: resolved incidents and alerts older than this are dropped
 	// from the live state (history keeps them).
 	Retention Duration `yaml:"retention"`
@@ -170,6 +173,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("correlate.flap_count: must not be negative")
 	case c.ProblemCount < 0:
 		return fmt.Errorf("correlate.problem_count: must not be negative")
+	}
+	for i, n := range c.NoiseExempt {
+		if n == "" {
+			return fmt.Errorf("correlate.noise_exempt[%d]: empty alert name", i)
+		}
 	}
 	for i, l := range c.GroupBy {
 		if l == "" {

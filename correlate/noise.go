@@ -140,7 +140,7 @@ func (e *Engine) callerOnly(s *nameStat) bool {
 
 // noiseName reports whether alerts of this name are background noise now.
 func (e *Engine) noiseName(name string) bool {
-	if *e.cfg.NoiseMaxCompany <= 0 {
+	if *e.cfg.NoiseMaxCompany <= 0 || slices.Contains(e.cfg.NoiseExempt, name) {
 		return false
 	}
 	s := e.names[name]

@@ -72,18 +72,19 @@ func TestNoiseNamesStopJoining(t *testing.T) {
 		t.Fatalf("a caller's symptom no longer joins the crash: %s and %s", a.ID, b.ID)
 	}
 
-	// Switched off, the same history changes nothing.
+	// Switched off, or the name exempted, the same history changes nothing.
 	off := 0.0
-	e2 := New(Config{NoiseMaxCompany: &off}, boutique())
-	e, at = e2, 0
-	for i := 0; i < 12; i++ {
-		a := al("HighGCPause", "cart")
-		send(e, a, at, at)
-		resolve(e, a, at+10*time.Minute)
-		at += time.Hour
-	}
-	if crash, gc := crashWithGC(); crash.ID != gc.ID {
-		t.Fatalf("with noise_max_company 0, HighGCPause should still join: %s and %s", crash.ID, gc.ID)
+	for _, cfg := range []Config{{NoiseMaxCompany: &off}, {NoiseExempt: []string{"HighGCPause"}}} {
+		e, at = New(cfg, boutique()), 0
+		for i := 0; i < 12; i++ {
+			a := al("HighGCPause", "cart")
+			send(e, a, at, at)
+			resolve(e, a, at+10*time.Minute)
+			at += time.Hour
+		}
+		if crash, gc := crashWithGC(); crash.ID != gc.ID {
+			t.Fatalf("with %+v, HighGCPause should still join: %s and %s", cfg, crash.ID, gc.ID)
+		}
 	}
 }
 
