@@ -99,6 +99,9 @@ func (e *Engine) learnFrom(inc *incident) {
 		}
 		s := e.names[rec.alert.Name()]
 		if s == nil {
+			if len(e.names) >= maxLearnedNames {
+				continue // a source that makes up a name per alert: learn no more
+			}
 			s = &nameStat{}
 			e.names[rec.alert.Name()] = s
 		}
@@ -118,6 +121,10 @@ func (e *Engine) learnFrom(inc *incident) {
 
 // maxNameEpisodes bounds the memory of a name's statistics.
 const maxNameEpisodes = 1000
+
+// maxLearnedNames bounds the number of alert names learned about (real
+// rule sets have hundreds to a few thousand).
+const maxLearnedNames = 50_000
 
 // noiseReason is the seed reason of an incident opened by a noise alert.
 func (e *Engine) noiseReason(rec *alertRec) model.Reason {
