@@ -517,7 +517,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 					}
 					// Alerts that one fault raises on one service start nearly
 					// together; a stray alert minutes apart is more likely noise.
-					if !symptom && gap > w/2 {
+					if !symptom && gap > w/3 {
 						continue
 					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
