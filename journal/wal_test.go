@@ -166,21 +166,10 @@ func TestTornTailIsCutOff(t *testing.T) {
 		}, 60},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			withSegmentSize(t, 1024)
-			dir := t.TempDir()
-			j, err := Open(dir, Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			appendN(t, j, 1, 61)
-			j.Close()
-			segs := segFiles(t, j.walDir)
-			if len(segs) < 2 {
-				t.Fatalf("only %d segments", len(segs))
-			}
+			dir, segs := sixtyRecords(t, 2)
 			last := segs[len(segs)-1]
 			tc.damage(t, last)
-			j, err = Open(dir, Options{NoSync: true})
+			j, err := Open(dir, Options{NoSync: true})
 			if err != nil {
 				t.Fatalf("reopen after a torn tail: %v", err)
 			}
@@ -211,19 +200,28 @@ func TestTornTailIsCutOff(t *testing.T) {
 	}
 }
 
-func TestCorruptionInTheMiddleIsAnError(t *testing.T) {
+// sixtyRecords writes records 1..60 to a closed journal of small
+// segments (at least minSegs of them) and returns its directory and
+// segment files.
+func sixtyRecords(t *testing.T, minSegs int) (dir string, segs []string) {
+	t.Helper()
 	withSegmentSize(t, 1024)
-	dir := t.TempDir()
+	dir = t.TempDir()
 	j, err := Open(dir, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, j, 1, 61)
 	j.Close()
-	segs := segFiles(t, j.walDir)
-	if len(segs) < 3 {
+	segs = segFiles(t, j.walDir)
+	if len(segs) < minSegs {
 		t.Fatalf("only %d segments", len(segs))
 	}
+	return dir, segs
+}
+
+func TestCorruptionInTheMiddleIsAnError(t *testing.T) {
+	dir, segs := sixtyRecords(t, 3)
 	mid := segs[1]
 	data, err := os.ReadFile(mid)
 	if err != nil {
@@ -258,7 +256,7 @@ func TestCorruptionInTheMiddleIsAnError(t *testing.T) {
 	if err := writeSnapshot(dir, 30, []byte("s"), true); err != nil {
 		t.Fatal(err)
 	}
-	j, err = Open(dir, Options{NoSync: true})
+	j, err := Open(dir, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
