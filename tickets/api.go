@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -71,22 +72,12 @@ func (a *API) alertNames(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]any{"alertnames": out})
 }
 
-// WriteJSON writes v with status code.
-func WriteJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
+// WriteJSON writes v as indented JSON with status code.
+func WriteJSON(w http.ResponseWriter, code int, v any) { httpjson.WriteIndented(w, code, v) }
 
-// WriteError writes {"error": msg} with code.
+// WriteError writes {"error": msg, "field": field} with code.
 func WriteError(w http.ResponseWriter, code int, field, msg string) {
-	body := map[string]string{"error": msg}
-	if field != "" {
-		body["field"] = field
-	}
-	WriteJSON(w, code, body)
+	WriteJSON(w, code, httpjson.ErrorBody{Error: msg, Field: field})
 }
 
 // Summary is the list view of an incident.

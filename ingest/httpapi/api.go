@@ -16,7 +16,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -32,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sift-aiops/sift/ingest"
+	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -160,11 +160,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v2/status", a.handleStatus)
 	mux.HandleFunc("/api/v2/status", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("GET /api/v2/receivers", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, []receiver{{Name: ReceiverName}})
+		httpjson.Write(w, http.StatusOK, []receiver{{Name: ReceiverName}})
 	})
 	mux.HandleFunc("/api/v2/receivers", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("GET /api/v2/silences", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, []struct{}{})
+		httpjson.Write(w, http.StatusOK, []struct{}{})
 	})
 	mux.HandleFunc("/api/v2/silences", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("POST /api/v1/webhooks/alertmanager", a.handleIngest(ingest.FormatWebhook))
@@ -173,25 +173,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/api/v1/events", methodNotAllowed("POST"))
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, field, msg string) {
-	writeJSON(w, code, errorBody{Error: msg, Field: field})
-}
-
 func methodNotAllowed(allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, "",
+		httpjson.Error(w, http.StatusMethodNotAllowed, "",
 			fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
 	}
 }
@@ -230,13 +215,13 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 
 		if err := checkContentType(r); err != nil {
 			a.rejected.WithLabelValues(source, ReasonContentType).Inc()
-			writeError(w, http.StatusUnsupportedMediaType, "", err.Error())
+			httpjson.Error(w, http.StatusUnsupportedMediaType, "", err.Error())
 			return
 		}
 		limit := a.cfg.MaxBodyBytes
 		tooLarge := func() {
 			a.rejected.WithLabelValues(source, ReasonBodyTooLarge).Inc()
-			writeError(w, http.StatusRequestEntityTooLarge, "",
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, "",
 				fmt.Sprintf("request body exceeds %d bytes (ingest.max_body_bytes); split the batch", limit))
 		}
 		if r.ContentLength > limit {
@@ -260,7 +245,7 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 				return
 			}
 			a.rejected.WithLabelValues(source, ReasonReadError).Inc()
-			writeError(w, http.StatusBadRequest, "", "reading request body: "+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "", "reading request body: "+err.Error())
 			return
 		}
 
@@ -278,18 +263,18 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 					n = 1
 				}
 				a.rejected.WithLabelValues(source, ie.Reason()).Add(float64(n))
-				writeError(w, http.StatusBadRequest, ie.Field, ie.Error())
+				httpjson.Error(w, http.StatusBadRequest, ie.Field, ie.Error())
 				return
 			}
 			a.rejected.WithLabelValues(source, ingest.ReasonInvalidAlert).Inc()
-			writeError(w, http.StatusBadRequest, "", err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "", err.Error())
 			return
 		}
 
 		batch := model.Batch{At: now, Source: source, Alerts: alerts}
 		if err := a.sink.Append(r.Context(), batch); err != nil {
 			a.rejected.WithLabelValues(source, ReasonSinkError).Add(float64(len(alerts)))
-			writeError(w, http.StatusServiceUnavailable, "",
+			httpjson.Error(w, http.StatusServiceUnavailable, "",
 				fmt.Sprintf("alerts not stored, retry later: %v", err))
 			return
 		}
@@ -299,7 +284,7 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		writeJSON(w, http.StatusOK, struct {
+		httpjson.Write(w, http.StatusOK, struct {
 			Accepted int `json:"accepted"`
 		}{len(alerts)})
 	}
@@ -357,7 +342,7 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 	for _, name := range []string{"active", "silenced", "inhibited", "unprocessed"} {
 		b, err := boolParam(r, name)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, name, err.Error())
+			httpjson.Error(w, http.StatusBadRequest, name, err.Error())
 			return
 		}
 		flags[name] = b
@@ -366,7 +351,7 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 	for _, f := range q["filter"] {
 		ms, err := parseMatchers(f)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "filter", err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "filter", err.Error())
 			return
 		}
 		matchers = append(matchers, ms...)
@@ -375,7 +360,7 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 	if rcv := q.Get("receiver"); rcv != "" {
 		re, err := regexp.Compile("^(?:" + rcv + ")$")
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "receiver", fmt.Sprintf("failed to parse receiver param: %v", err))
+			httpjson.Error(w, http.StatusBadRequest, "receiver", fmt.Sprintf("failed to parse receiver param: %v", err))
 			return
 		}
 		receiverOK = re.MatchString(ReceiverName)
@@ -423,7 +408,7 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 // handleStatus answers enough of Alertmanager's status for amtool and
@@ -437,7 +422,7 @@ func (a *API) handleStatus(w http.ResponseWriter, r *http.Request) {
 		Revision  string `json:"revision"`
 		Version   string `json:"version"`
 	}
-	writeJSON(w, http.StatusOK, struct {
+	httpjson.Write(w, http.StatusOK, struct {
 		Cluster struct {
 			Peers  []struct{} `json:"peers"`
 			Status string     `json:"status"`
