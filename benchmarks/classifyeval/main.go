@@ -208,20 +208,6 @@ func score(truth, pred []string) scores {
 	return scores{acc: acc, macroF1: f1, n: len(truth)}
 }
 
-func majority(xs []string) string {
-	c := map[string]int{}
-	best := ""
-	for _, x := range xs {
-		c[x]++
-	}
-	for _, x := range xs {
-		if c[x] > c[best] || (c[x] == c[best] && x < best) {
-			best = x
-		}
-	}
-	return best
-}
-
 func split(rules []rule, testShare float64, seed int64) (train, test []rule) {
 	for _, r := range rules {
 		h := fnv.New64a()
@@ -268,7 +254,7 @@ func evaluate(train, test []rule, variants, k int, seed int64, withLabels bool, 
 		return nil, fmt.Errorf("rejected rows: %+v", rep.Rejected[:1])
 	}
 	out := &evalOut{trainN: rep.Imported}
-	mt, mc := majority(trainTeams), majority(trainCats)
+	mt, mc := evalstats.Majority(trainTeams), evalstats.Majority(trainCats)
 	var tTruth, tPred, tBase, cTruth, cPred, cBase []string
 	var conf []float64
 	for i, r := range test {

@@ -417,7 +417,7 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 		cl.Close()
 		return err
 	}
-	maj := majority(trainTeams)
+	maj := evalstats.Majority(trainTeams)
 	fmt.Printf("\nLearned %d training incidents (Classifier.Learn, one at a time) in %.1fs; majority class %q\n", len(train.incs), learnT.Seconds(), maj)
 
 	type row struct {
@@ -562,20 +562,6 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 	}
 	fmt.Println()
 	return nil
-}
-
-func majority(xs []string) string {
-	c := map[string]int{}
-	best := ""
-	for _, x := range xs {
-		c[x]++
-	}
-	for _, x := range xs {
-		if c[x] > c[best] || (c[x] == c[best] && x < best) {
-			best = x
-		}
-	}
-	return best
 }
 
 var resolutions = []string{"restarted the pods", "rolled back the last deploy", "scaled out", "failed over to the replica",

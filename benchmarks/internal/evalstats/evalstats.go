@@ -38,3 +38,19 @@ func Score(truth, pred []string) (accuracy, macroF1 float64) {
 	}
 	return float64(right) / float64(len(truth)), sum / float64(len(classes))
 }
+
+// Majority returns the most frequent value of xs (the smallest of equally
+// frequent ones): the majority-class baseline.
+func Majority(xs []string) string {
+	c := map[string]int{}
+	best := ""
+	for _, x := range xs {
+		c[x]++
+	}
+	for _, x := range xs {
+		if c[x] > c[best] || (c[x] == c[best] && x < best) {
+			best = x
+		}
+	}
+	return best
+}
