@@ -32,30 +32,11 @@ import (
 	"time"
 	"unsafe"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/sift-aiops/sift/benchmarks/internal/evalstats"
+	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/model"
 )
-
-type rulesFile struct {
-	Groups []struct {
-		Name     string `yaml:"name"`
-		Services []struct {
-			Name      string `yaml:"name"`
-			Exporters []struct {
-				Name  string `yaml:"name"`
-				Slug  string `yaml:"slug"`
-				Rules []struct {
-					Name        string `yaml:"name"`
-					Description string `yaml:"description"`
-					Severity    string `yaml:"severity"`
-				} `yaml:"rules"`
-			} `yaml:"exporters"`
-		} `yaml:"services"`
-	} `yaml:"groups"`
-}
 
 // rule is one alert rule with its ground truth.
 type rule struct {
@@ -126,12 +107,8 @@ func slug(s string) string {
 }
 
 func loadRules(path string) ([]rule, error) {
-	data, err := os.ReadFile(path)
+	f, err := storm.ReadRulesFile(path)
 	if err != nil {
-		return nil, err
-	}
-	var f rulesFile
-	if err := yaml.Unmarshal(data, &f); err != nil {
 		return nil, err
 	}
 	var out []rule

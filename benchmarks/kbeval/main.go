@@ -40,8 +40,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
 )
@@ -137,22 +136,6 @@ var handWritten = map[string]string{
 	"AlertmanagerMembersInconsistent":    "An Alertmanager instance can see fewer peers in its gossip cluster than there are replicas.",
 	"PrometheusOperatorReconcileErrors":  "The Prometheus Operator controller failed to reconcile several custom resources in the last 10 minutes.",
 	"ConfigReloaderSidecarErrors":        "The config-reloader sidecar container has been failing to reload the configuration for 10 minutes.",
-}
-
-type rulesFile struct {
-	Groups []struct {
-		Name     string `yaml:"name"`
-		Services []struct {
-			Name      string `yaml:"name"`
-			Exporters []struct {
-				Slug  string `yaml:"slug"`
-				Rules []struct {
-					Name        string `yaml:"name"`
-					Description string `yaml:"description"`
-				} `yaml:"rules"`
-			} `yaml:"exporters"`
-		} `yaml:"services"`
-	} `yaml:"groups"`
 }
 
 type pair struct {
@@ -253,14 +236,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runbooks := filepath.Join(*data, "runbooks")
 	rulesPath := filepath.Join(*data, "alert-rules", "awesome-prometheus-alerts.yml")
 
-	raw, err := os.ReadFile(rulesPath)
+	rf, err := storm.ReadRulesFile(rulesPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "kbeval: %v\n", err)
-		return 1
-	}
-	var rf rulesFile
-	if err := yaml.Unmarshal(raw, &rf); err != nil {
-		fmt.Fprintf(stderr, "kbeval: %s: %v\n", rulesPath, err)
 		return 1
 	}
 	awesome := map[string]string{}

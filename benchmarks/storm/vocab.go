@@ -88,12 +88,16 @@ func DefaultRulesFile() string {
 	return filepath.Join(d, "alert-rules", "awesome-prometheus-alerts.yml")
 }
 
-type apaFile struct {
+// RulesFile is the layout of awesome-prometheus-alerts.yml: groups of
+// services whose exporters list alert rules.
+type RulesFile struct {
 	Groups []struct {
 		Name     string `yaml:"name"`
 		Services []struct {
 			Name      string `yaml:"name"`
 			Exporters []struct {
+				Name  string `yaml:"name"`
+				Slug  string `yaml:"slug"`
 				Rules []struct {
 					Name        string `yaml:"name"`
 					Description string `yaml:"description"`
@@ -102,6 +106,19 @@ type apaFile struct {
 			} `yaml:"exporters"`
 		} `yaml:"services"`
 	} `yaml:"groups"`
+}
+
+// ReadRulesFile reads an awesome-prometheus-alerts.yml file.
+func ReadRulesFile(path string) (*RulesFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rules file: %w", err)
+	}
+	var f RulesFile
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("rules file %s: %w", path, err)
+	}
+	return &f, nil
 }
 
 type roleFilter struct {
@@ -139,13 +156,9 @@ var roleFilters = map[string]roleFilter{
 // builds a vocabulary from it. Roles the file does not cover fall back to
 // the built-in rules.
 func LoadVocabulary(path string) (*Vocabulary, error) {
-	b, err := os.ReadFile(path)
+	f, err := ReadRulesFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("rules file: %w", err)
-	}
-	var f apaFile
-	if err := yaml.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("rules file %s: %w", path, err)
+		return nil, err
 	}
 	roles := map[string][]Rule{}
 	seen := map[string]map[string]bool{}
