@@ -314,26 +314,26 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	wasFlapping := rec.flapping
 	rec.flapping = e.cfg.FlapCount > 0 && len(rec.fires) > e.cfg.FlapCount
 
+	var target *incident
+	var reason model.Reason
+	var absorb []*incident
+	matched := false
 	if inc := rec.inc; inc != nil && e.incs[inc.ID] == inc {
 		grace := time.Duration(e.cfg.ReopenGrace)
 		soon := !prevEnd.IsZero() && start.Sub(prevEnd) <= grace
-		back := inc.Status != model.IncidentResolved && (soon || rec.flapping) ||
-			inc.Status == model.IncidentResolved && !inc.manual && (start.Sub(inc.ResolvedAt) <= grace || rec.flapping)
-		if back && !rec.flapping {
+		returns := inc.Status != model.IncidentResolved && (soon || rec.flapping)
+		reopens := inc.Status == model.IncidentResolved && !inc.manual && (start.Sub(inc.ResolvedAt) <= grace || rec.flapping)
+		if (returns || reopens) && !rec.flapping {
 			// An alert that fires again soon usually returns to its
 			// incident, unless a fault that started since explains it
 			// better: then it is a symptom of that one.
-			if target, reason, absorb := e.match(rec, start); target != nil && target != inc && reason.Kind != model.ReasonText && target.OpenedAt.After(prevStart) {
-				e.join(target, rec, reason, at)
-				for _, other := range absorb {
-					e.merge(target, other, reason, at)
-				}
-				e.adoptOrphans(target, rec, start, at)
-				return
+			if t, r, a := e.match(rec, start); t != nil && t != inc && r.Kind != model.ReasonText && t.OpenedAt.After(prevStart) {
+				target, reason, absorb, matched = t, r, a, true
+				returns, reopens = false, false
 			}
 		}
 		switch {
-		case inc.Status != model.IncidentResolved && (soon || rec.flapping):
+		case returns:
 			inc.firing++
 			inc.lastActivity = at
 			e.noteEpisode(inc, rec)
@@ -343,7 +343,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 				e.event(model.EventUpdated, inc, at)
 			}
 			return
-		case inc.Status == model.IncidentResolved && !inc.manual && (start.Sub(inc.ResolvedAt) <= grace || rec.flapping):
+		case reopens:
 			inc.firing++
 			inc.lastActivity = at
 			inc.Status = model.IncidentOpen
@@ -364,7 +364,9 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 		}
 	}
 
-	target, reason, absorb := e.match(rec, start)
+	if !matched {
+		target, reason, absorb = e.match(rec, start)
+	}
 	if target == nil {
 		target = e.openIncident(rec, start, at)
 	} else {
@@ -391,8 +393,10 @@ func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) 
 		if inc == target || inc.Status == model.IncidentResolved || inc.causes > 0 || len(inc.agg.Svc) == 0 {
 			continue
 		}
-		if len(inc.Members) > 0 && inc.members[inc.Members[0].Fingerprint] != nil && inc.members[inc.Members[0].Fingerprint].noise {
-			continue // background noise waits for nothing
+		if len(inc.Members) > 0 {
+			if seed := inc.members[inc.Members[0].Fingerprint]; seed != nil && seed.noise {
+				continue // background noise waits for nothing
+			}
 		}
 		if absDur(t.Sub(inc.OpenedAt)) > w {
 			continue
@@ -521,17 +525,16 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 						continue
 					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
-					if symptom && inc.RootCause.Service == other && e.rarelyOnRoot(rec) {
+					if root := inc.RootCause.Service; symptom && root == other && e.rarelyOnRoot(rec) {
 						// A caller-side symptom on a service failing on its own:
 						// a failing dependency explains it better, if there is one.
 						score = 0.85
-					}
-					if symptom && inc.RootCause.Service != "" && inc.RootCause.Service != other {
+					} else if symptom && root != "" && root != other {
 						// A symptom on a caller already degraded by another
 						// fault: only as strong as a failing dependency, so a
 						// fault that started closer in time can claim it.
 						score = 0.9
-						if g, ok := e.closest(t, inc.evidence["c:"+inc.RootCause.Service]); ok {
+						if g, ok := e.closest(t, inc.evidence["c:"+root]); ok {
 							gap = g
 						}
 					}
