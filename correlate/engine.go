@@ -525,7 +525,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 						continue
 					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
-					if root := inc.RootCause.Service; symptom && root == other && e.rarelyOnRoot(rec) {
+					if root := inc.RootCause.Service; symptom && root == other && e.callerOnly(e.names[rec.alert.Name()]) {
 						// A caller-side symptom on a service failing on its own:
 						// a failing dependency explains it better, if there is one.
 						score = 0.85

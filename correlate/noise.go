@@ -47,11 +47,11 @@ func (s *nameStat) companyRate() float64 {
 }
 
 // noisy decides, as an episode of rec starts, whether it is background
-// noise. It is called once per episode.
-func (e *Engine) noisy(rec *alertRec, start time.Time) bool {
+// noise (rec.noise). It is called once per episode.
+func (e *Engine) noisy(rec *alertRec, start time.Time) {
 	rec.noise = false
 	if !e.noiseName(rec.alert.Name()) {
-		return false
+		return
 	}
 	s := e.names[rec.alert.Name()]
 	e.stats.NoiseEpisodes++
@@ -61,7 +61,6 @@ func (e *Engine) noisy(rec *alertRec, start time.Time) bool {
 		s.count(target != nil)
 	}
 	rec.noise = true
-	return true
 }
 
 // count adds one episode.
@@ -70,18 +69,26 @@ func (s *nameStat) count(company bool) {
 	if company {
 		s.Company++
 	}
-	// Keep the statistics recent: halve them as they grow.
-	if s.Episodes >= maxNameEpisodes {
-		s.Episodes /= 2
-		s.Company /= 2
-	}
+	halveAt(&s.Episodes, &s.Company)
 }
 
-// noiseDetail explains why an alert was not correlated.
-func (e *Engine) noiseDetail(rec *alertRec) string {
-	s := e.names[rec.alert.Name()]
-	return fmt.Sprintf("%s fired alone in %d of its last %d episodes: background noise, not correlated by topology, infrastructure or text",
-		rec.alert.Name(), s.Episodes-s.Company, s.Episodes)
+// countService adds one episode with company on a service, on the
+// incident's root-cause service or not.
+func (s *nameStat) countService(onRoot bool) {
+	s.OnService++
+	if onRoot {
+		s.OnRoot++
+	}
+	halveAt(&s.OnService, &s.OnRoot)
+}
+
+// halveAt keeps statistics recent: once total reaches maxNameEpisodes,
+// total and part are halved.
+func halveAt(total, part *uint32) {
+	if *total >= maxNameEpisodes {
+		*total /= 2
+		*part /= 2
+	}
 }
 
 // learnFrom counts the members of an incident that just resolved: each
@@ -107,14 +114,7 @@ func (e *Engine) learnFrom(inc *incident) {
 		}
 		s.count(company)
 		if company && rec.service != "" && inc.RootCause.Service != "" {
-			s.OnService++
-			if rec.service == inc.RootCause.Service {
-				s.OnRoot++
-			}
-			if s.OnService >= maxNameEpisodes {
-				s.OnService /= 2
-				s.OnRoot /= 2
-			}
+			s.countService(rec.service == inc.RootCause.Service)
 		}
 	}
 }
@@ -126,18 +126,20 @@ const maxNameEpisodes = 1000
 // rule sets have hundreds to a few thousand).
 const maxLearnedNames = 50_000
 
-// noiseReason is the seed reason of an incident opened by a noise alert.
+// noiseReason is the seed reason of an incident opened by a noise alert:
+// it says why the alert was not correlated.
 func (e *Engine) noiseReason(rec *alertRec) model.Reason {
-	return model.Reason{Kind: model.ReasonSeed, Score: 1, Detail: "first alert of the incident; " + e.noiseDetail(rec)}
+	s := e.names[rec.alert.Name()]
+	return model.Reason{Kind: model.ReasonSeed, Score: 1, Detail: fmt.Sprintf(
+		"first alert of the incident; %s fired alone in %d of its last %d episodes: background noise, not correlated by topology, infrastructure or text",
+		rec.alert.Name(), s.Episodes-s.Company, s.Episodes)}
 }
 
-// rarelyOnRoot reports whether alerts of this name, when part of a wider
+// callerOnly reports whether alerts of a name, when part of a wider
 // incident, have almost always been on a caller of the failing service
 // rather than on the failing service itself (an upstream error rate, an
 // open circuit breaker): such an alert on a service that fails on its own
 // is more likely a symptom of a failing dependency.
-func (e *Engine) rarelyOnRoot(rec *alertRec) bool { return e.callerOnly(e.names[rec.alert.Name()]) }
-
 func (e *Engine) callerOnly(s *nameStat) bool {
 	if s == nil || int(s.OnService) < 2*e.cfg.NoiseMinEpisodes {
 		return false
