@@ -34,6 +34,9 @@ type Episode struct {
 	FirstAt     time.Time         `json:"first_at"`   // earliest startsAt
 	LastAt      time.Time         `json:"last_at"`    // last delivery (the resolution)
 	Kind        string            `json:"kind"`
+	// Cause marks an alert raised by the failing component itself (the
+	// root-cause service, or the failing host), not a symptom elsewhere.
+	Cause bool `json:"cause,omitempty"`
 }
 
 // Storm reports whether the episode belongs to a cascade or host failure.
@@ -651,12 +654,24 @@ func (g *generator) alert(ls model.LabelSet, rule Rule, spans []span, inc, root,
 		}
 	}
 	g.st.Late += late
-	ep := Episode{Fingerprint: fp, Incident: inc, RootCause: root, FirstAt: first, LastAt: last, Kind: kind}
+	ep := Episode{Fingerprint: fp, Incident: inc, RootCause: root, FirstAt: first, LastAt: last, Kind: kind, Cause: isCause(ls, root, kind)}
 	eb, _ := json.Marshal(ep)
 	eb = append(eb, '\n')
 	heap.Push(&g.truth, delivery{at: first, seq: g.seq, line: eb})
 	g.seq++
 	g.st.Episodes++
+}
+
+// isCause reports whether an alert with labels ls is raised by the
+// failing component of a storm with root cause root.
+func isCause(ls model.LabelSet, root, kind string) bool {
+	switch kind {
+	case KindCascade:
+		return ls["service"] == root
+	case KindHost:
+		return ls["service"] == "" && "host:"+ls["host"] == root
+	}
+	return false
 }
 
 func ms1(d time.Duration) time.Duration { return d.Truncate(time.Millisecond) }

@@ -276,6 +276,7 @@ func TestIncidentShapes(t *testing.T) {
 		withHostLbl int
 	}
 	incs := map[string]*inc{}
+	causes := 0
 	for _, e := range eps {
 		ls := labels[e.Fingerprint]
 		in := incs[e.Incident]
@@ -314,6 +315,18 @@ func TestIncidentShapes(t *testing.T) {
 			}
 		}
 		in.services[ls["service"]] = true
+		// The truth marks the failing component's own alerts.
+		own := (e.Kind == KindCascade && ls["service"] == e.RootCause) ||
+			(e.Kind == KindHost && ls["service"] == "" && "host:"+ls["host"] == e.RootCause)
+		if e.Cause != own {
+			t.Fatalf("episode %+v (labels %v): cause %v, want %v", e, ls, e.Cause, own)
+		}
+		if e.Cause {
+			causes++
+		}
+	}
+	if causes == 0 {
+		t.Fatal("no episode is marked as a cause")
 	}
 	var cascades, multi, hosts int
 	for id, in := range incs {

@@ -55,8 +55,15 @@ type Metrics struct {
 	RootCauseCorrect  int     `json:"root_cause_correct"`
 	RootCauseTotal    int     `json:"root_cause_total"`
 
-	// MergedStorms counts incidents holding episodes of more than one
-	// true storm incident whose time spans overlap.
+	// MergedFaults counts incidents holding the cause alerts (raised by
+	// the failing service or host itself) of two or more true storm
+	// incidents whose time spans overlap: two concurrent faults presented
+	// as one. A storm none of whose cause alerts is in an incident is
+	// represented by the incident holding most of it.
+	MergedFaults int `json:"merged_faults"`
+	// MergedStorms counts incidents holding any episode of more than one
+	// true storm incident whose time spans overlap (a single symptom that
+	// went to a concurrent fault's incident counts).
 	MergedStorms int `json:"merged_storms"`
 
 	MissedEpisodes  int `json:"missed_episodes"`  // truth episodes in no incident
@@ -565,7 +572,9 @@ func (t *truth) evaluate(name string, cl []cluster, nc *notifCounts) Metrics {
 		m.Compression = ratio(float64(nc.total), float64(len(cl)))
 		m.StormCompression = ratio(float64(nc.storm), float64(m.StormIncidents))
 	}
-	// Root cause: the cluster holding most of each true storm incident.
+	// Root cause: the cluster holding most of each true storm incident
+	// (its home).
+	home := make([]int, len(t.incNames))
 	counts := make([]map[int]int, len(t.incNames))
 	for i := 0; i < n; i++ {
 		k := t.incOf[i]
@@ -588,12 +597,45 @@ func (t *truth) evaluate(name string, cl []cluster, nc *notifCounts) Metrics {
 				best, bestN = c, cnt
 			}
 		}
+		home[k] = best
 		if best >= 0 && cl[best].root == t.incRoot[k] {
 			m.RootCauseCorrect++
 		}
 	}
 	m.RootCauseAccuracy = ratio(float64(m.RootCauseCorrect), float64(m.RootCauseTotal))
+	m.MergedFaults = t.mergedFaults(assign, home, len(cl))
 	return m
+}
+
+// mergedFaults counts the clusters holding the faults of two or more
+// overlapping storms. A storm's fault is where its cause episodes are;
+// without any in a cluster, its home.
+func (t *truth) mergedFaults(assign, home []int, nc int) int {
+	faults := make([][]int, nc)
+	placed := make([]bool, len(t.incNames))
+	add := func(c, k int) {
+		if !containsInt(faults[c], k) {
+			faults[c] = append(faults[c], k)
+		}
+		placed[k] = true
+	}
+	for i, a := range assign {
+		if k := t.incOf[i]; a >= 0 && t.eps[i].Storm() && t.eps[i].Cause {
+			add(a, k)
+		}
+	}
+	for k, st := range t.incStorm {
+		if st && !placed[k] && home[k] >= 0 {
+			add(home[k], k)
+		}
+	}
+	n := 0
+	for _, l := range faults {
+		if overlapping(l, t.incSpan) {
+			n++
+		}
+	}
+	return n
 }
 
 func containsInt(l []int, x int) bool {
@@ -667,7 +709,8 @@ func (s *Scorecard) WriteTable(w io.Writer) error {
 	row("root cause top-1", func(m Metrics) string {
 		return fmt.Sprintf("%.3f (%d/%d)", m.RootCauseAccuracy, m.RootCauseCorrect, m.RootCauseTotal)
 	})
-	row("merged concurrent storms", num(func(m Metrics) int { return m.MergedStorms }))
+	row("merged concurrent faults", num(func(m Metrics) int { return m.MergedFaults }))
+	row("incidents mixing concurrent storms", num(func(m Metrics) int { return m.MergedStorms }))
 	row("missed episodes", num(func(m Metrics) int { return m.MissedEpisodes }))
 	row("unmapped members", num(func(m Metrics) int { return m.UnmappedMembers }))
 	row("far members", num(func(m Metrics) int { return m.FarMembers }))

@@ -56,7 +56,7 @@ func handTruth(t *testing.T) (string, []model.Fingerprint) {
 		fpOf("alertname", "HostDiskSpaceLow", "host", "node-2"),
 	}
 	ep := func(i int, inc, root, kind string, from, to time.Duration) any {
-		return Episode{Fingerprint: fps[i], Incident: inc, RootCause: root, FirstAt: t0.Add(from), LastAt: t0.Add(to), Kind: kind}
+		return Episode{Fingerprint: fps[i], Incident: inc, RootCause: root, FirstAt: t0.Add(from), LastAt: t0.Add(to), Kind: kind, Cause: i == 0 || i == 3}
 	}
 	return writeLines(t, "truth.ndjson", []any{
 		ep(0, "T1", "checkout", KindCascade, 0, 20*time.Minute),
@@ -102,7 +102,7 @@ func TestScorePerfect(t *testing.T) {
 		!near(m.BCubedPrecision, 1) || !near(m.BCubedRecall, 1) || !near(m.BCubedF1, 1) {
 		t.Fatalf("perfect clustering: %+v", m)
 	}
-	if m.RootCauseCorrect != 2 || m.RootCauseTotal != 2 || m.MergedStorms != 0 || m.MissedEpisodes != 0 || m.Incidents != 3 {
+	if m.RootCauseCorrect != 2 || m.RootCauseTotal != 2 || m.MergedStorms != 0 || m.MergedFaults != 0 || m.MissedEpisodes != 0 || m.Incidents != 3 {
 		t.Fatalf("perfect clustering: %+v", m)
 	}
 	if sc.Truth.Episodes != 6 || sc.Truth.Incidents != 3 || sc.Truth.StormIncidents != 2 {
@@ -129,8 +129,34 @@ func TestScoreAllInOne(t *testing.T) {
 	if m.RootCauseCorrect != 1 || m.RootCauseTotal != 2 || !near(m.RootCauseAccuracy, 0.5) {
 		t.Fatalf("root cause: %+v", m)
 	}
-	if m.MergedStorms != 1 || m.StormIncidents != 1 {
+	if m.MergedStorms != 1 || m.MergedFaults != 1 || m.StormIncidents != 1 {
 		t.Fatalf("merged storms: %+v", m)
+	}
+}
+
+// A symptom of one storm in a concurrent storm's incident mixes the two
+// incidents but does not merge the faults; the faults' own alerts in one
+// incident do. A storm whose cause alerts are in no incident counts where
+// most of it is.
+func TestScoreMergedFaults(t *testing.T) {
+	truth, fps := handTruth(t)
+	for _, c := range []struct {
+		name          string
+		incs          []inc
+		mixed, merged int
+	}{
+		{"stray symptom", []inc{{"checkout", []int{0, 1, 2, 4}}, {"host:node-1", []int{3}}, {"", []int{5}}}, 1, 0},
+		{"both causes", []inc{{"checkout", []int{0, 1, 3}}, {"host:node-1", []int{2, 4}}, {"", []int{5}}}, 2, 1},
+		{"cause missing, home shared", []inc{{"checkout", []int{0, 1, 2, 4}}, {"", []int{5}}}, 1, 1},
+		{"cause missing, own home", []inc{{"checkout", []int{0, 1, 2}}, {"", []int{4}}, {"", []int{5}}}, 0, 0},
+	} {
+		sc, err := Score(truth, siftOutput(t, fps, c.incs), "", 5*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := sc.Sift; m.MergedStorms != c.mixed || m.MergedFaults != c.merged {
+			t.Errorf("%s: mixed %d merged %d, want %d and %d", c.name, m.MergedStorms, m.MergedFaults, c.mixed, c.merged)
+		}
 	}
 }
 
@@ -175,9 +201,9 @@ func TestScoreRecurringFingerprint(t *testing.T) {
 	fp := fpOf("alertname", "HighGCPause", "service", "cart")
 	other := fpOf("alertname", "ServiceDown", "service", "cart")
 	truth := writeLines(t, "truth.ndjson", []any{
-		Episode{fp, "N1", "cart", t0, t0.Add(10 * time.Minute), KindNoise},
-		Episode{fp, "T1", "cart", t0.Add(2 * time.Hour), t0.Add(2*time.Hour + 10*time.Minute), KindCascade},
-		Episode{other, "T1", "cart", t0.Add(2 * time.Hour), t0.Add(2*time.Hour + 10*time.Minute), KindCascade},
+		Episode{fp, "N1", "cart", t0, t0.Add(10 * time.Minute), KindNoise, false},
+		Episode{fp, "T1", "cart", t0.Add(2 * time.Hour), t0.Add(2*time.Hour + 10*time.Minute), KindCascade, true},
+		Episode{other, "T1", "cart", t0.Add(2 * time.Hour), t0.Add(2*time.Hour + 10*time.Minute), KindCascade, true},
 	})
 	out := writeLines(t, "out.ndjson", []any{
 		SiftIncident{ID: "INC-1", RootCause: "cart", Members: []SiftMember{
@@ -212,10 +238,10 @@ func TestBaselines(t *testing.T) {
 	f3 := fpOf("alertname", "X", "service", "s2")
 	f4 := fpOf("alertname", "X", "service", "s3")
 	truth := writeLines(t, "truth.ndjson", []any{
-		Episode{f1, "T1", "s1", t0, t0.Add(6 * time.Minute), KindCascade},
-		Episode{f2, "T1", "s1", t0.Add(time.Minute), t0.Add(6 * time.Minute), KindCascade},
-		Episode{f3, "T2", "s2", t0.Add(2 * time.Minute), t0.Add(8 * time.Minute), KindCascade},
-		Episode{f4, "N1", "s3", t0.Add(20 * time.Minute), t0.Add(31 * time.Minute), KindNoise},
+		Episode{f1, "T1", "s1", t0, t0.Add(6 * time.Minute), KindCascade, true},
+		Episode{f2, "T1", "s1", t0.Add(time.Minute), t0.Add(6 * time.Minute), KindCascade, true},
+		Episode{f3, "T2", "s2", t0.Add(2 * time.Minute), t0.Add(8 * time.Minute), KindCascade, true},
+		Episode{f4, "N1", "s3", t0.Add(20 * time.Minute), t0.Add(31 * time.Minute), KindNoise, false},
 	})
 	input := writeLines(t, "replay.ndjson", []any{
 		replayLine(0, "X", "s1", false),
@@ -244,11 +270,11 @@ func TestBaselines(t *testing.T) {
 		t.Fatalf("by alertname: %+v", byName)
 	}
 	// T1 splits 1-1 between G1 (root s1) and G2: tie to G1, correct; T2 is in G1 (root s1): wrong.
-	if byName.RootCauseCorrect != 1 || byName.MergedStorms != 1 || !near(byName.StormCompression, 6.0/2) {
+	if byName.RootCauseCorrect != 1 || byName.MergedStorms != 1 || byName.MergedFaults != 1 || !near(byName.StormCompression, 6.0/2) {
 		t.Fatalf("by alertname: %+v", byName)
 	}
 	// By service: {f1,f2} {f3} {f4}: perfect.
-	if bySvc.Incidents != 3 || !near(bySvc.PairF1, 1) || !near(bySvc.BCubedF1, 1) || bySvc.RootCauseCorrect != 2 || bySvc.MergedStorms != 0 {
+	if bySvc.Incidents != 3 || !near(bySvc.PairF1, 1) || !near(bySvc.BCubedF1, 1) || bySvc.RootCauseCorrect != 2 || bySvc.MergedStorms != 0 || bySvc.MergedFaults != 0 {
 		t.Fatalf("by service: %+v", bySvc)
 	}
 	// A wider window keeps the X group open across the 12-minute gap.
