@@ -664,7 +664,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 				continue
 			}
 			sim := jaccard(tokens, inc.tokens)
-			if sim < th {
+			if sim < th || e.topoUnrelated(rec.service, inc) {
 				continue
 			}
 			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.lastActivity)), reason: model.Reason{
@@ -684,6 +684,22 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	}
 	sort.Slice(others, func(i, j int) bool { return others[i].seq < others[j].seq })
 	return best.inc, best.reason, others
+}
+
+// topoUnrelated reports whether the topology knows svc and every
+// service of inc and relates none of them to svc: similar text on
+// services the dependency graph keeps apart is a coincidence, not a
+// shared cause.
+func (e *Engine) topoUnrelated(svc string, inc *incident) bool {
+	if svc == "" || len(inc.agg.Svc) == 0 {
+		return false
+	}
+	for other := range inc.agg.Svc {
+		if other == svc || !e.full.unrelated(svc, other) {
+			return false
+		}
+	}
+	return true
 }
 
 func plural(n int) string {

@@ -326,3 +326,35 @@ func TestSnapshotRestoreIsTransparent(t *testing.T) {
 		t.Fatalf("scenario too small to mean anything: %d incidents", len(straight.All()))
 	}
 }
+
+// Text joins alerts the topology cannot place; it does not join services
+// the dependency graph knows and keeps apart.
+func TestTextJoinsOnlyWhereTopologyIsSilent(t *testing.T) {
+	probe := func(service string) model.Alert {
+		a := al("BlackboxProbeFailed", service)
+		a.Annotations = model.LabelSet{"summary": "Blackbox probe failed"}
+		return a
+	}
+	e := New(Config{}, boutique())
+	send(e, probe("payment"), 0, 0)
+	send(e, probe("catalog"), 20*time.Second, 20*time.Second) // both in the graph, no path between them
+	if n := len(e.All()); n != 2 {
+		t.Fatalf("unrelated services joined by text: %s", dump(e.All()))
+	}
+	send(e, probe("billing-legacy"), 40*time.Second, 40*time.Second) // not in the graph
+	all := e.All()
+	if len(all) != 2 {
+		t.Fatalf("a service outside the graph should join by text: %s", dump(all))
+	}
+	var joined *model.Member
+	for _, inc := range all {
+		for i, m := range inc.Members {
+			if m.Service == "billing-legacy" {
+				joined = &inc.Members[i]
+			}
+		}
+	}
+	if joined == nil || joined.Reason.Kind != model.ReasonText {
+		t.Fatalf("want a text join, got %s", dump(all))
+	}
+}

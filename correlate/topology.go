@@ -7,10 +7,18 @@ type graph struct {
 	// down[s][t] = hops of the shortest path s -> ... -> t following
 	// depends_on edges (s depends on t, directly or through others).
 	down map[string]map[string]int
+	// known holds every service the topology names.
+	known map[string]bool
 }
 
 func newGraph(t Topology, maxHops int) *graph {
-	g := &graph{down: map[string]map[string]int{}}
+	g := &graph{down: map[string]map[string]int{}, known: map[string]bool{}}
+	for s, deps := range t.DependsOn {
+		g.known[s] = true
+		for _, d := range deps {
+			g.known[d] = true
+		}
+	}
 	for s := range t.DependsOn {
 		dist := map[string]int{}
 		frontier := []string{s}
@@ -56,6 +64,16 @@ func (g *graph) distance(a, b string) (int, bool) {
 		return h2, true
 	}
 	return 0, false
+}
+
+// unrelated reports whether the topology names both services and no
+// dependency path joins them in either direction.
+func (g *graph) unrelated(a, b string) bool {
+	if !g.known[a] || !g.known[b] {
+		return false
+	}
+	_, ok := g.distance(a, b)
+	return !ok
 }
 
 // related lists the services within the hop bound of s (either
