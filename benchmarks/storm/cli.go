@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Main runs the storm command line: "gen ..." or "score ...". It returns
@@ -159,6 +161,7 @@ func ScoreMain(args []string, stdout, stderr io.Writer) int {
 	window := fs.Duration("window", 5*time.Minute, "baseline grouping window")
 	slack := fs.Duration("slack", 0, "how far outside an episode a member may join (default: window)")
 	jsonOut := fs.String("json", "", "also write the scorecard as JSON to this file (- for stdout)")
+	config := fs.String("config", "", "Sift config with the scenario's topology, to classify merged faults (default: the -dir's "+ConfigFile+" if present)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -173,6 +176,17 @@ func ScoreMain(args []string, stdout, stderr io.Writer) int {
 		if *input == "" {
 			*input = filepath.Join(*dir, ReplayFile)
 		}
+		if p := filepath.Join(*dir, ConfigFile); *config == "" && fileExists(p) {
+			*config = p
+		}
+	}
+	var deps map[string][]string
+	if *config != "" {
+		var err error
+		if deps, err = ReadDependsOn(*config); err != nil {
+			fmt.Fprintf(stderr, "storm score: %v\n", err)
+			return 2
+		}
 	}
 	if *truthPath == "" {
 		fmt.Fprintln(stderr, "storm score: -truth (or -dir) is required")
@@ -182,7 +196,7 @@ func ScoreMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "storm score: nothing to score: give -output and/or -input")
 		return 2
 	}
-	sc, err := ScoreWith(*truthPath, *output, *input, ScoreOptions{Window: *window, Slack: *slack})
+	sc, err := ScoreWith(*truthPath, *output, *input, ScoreOptions{Window: *window, Slack: *slack, DependsOn: deps})
 	if err != nil {
 		fmt.Fprintf(stderr, "storm score: %v\n", err)
 		return 1
@@ -207,4 +221,26 @@ func ScoreMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// ReadDependsOn reads topology.depends_on from a Sift config file.
+func ReadDependsOn(path string) (map[string][]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c struct {
+		Topology struct {
+			DependsOn map[string][]string `yaml:"depends_on"`
+		} `yaml:"topology"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c.Topology.DependsOn, nil
 }

@@ -61,6 +61,15 @@ type Metrics struct {
 	// as one. A storm none of whose cause alerts is in an incident is
 	// represented by the incident holding most of it.
 	MergedFaults int `json:"merged_faults"`
+	// MergedFaultsBy splits MergedFaults by the most telling pair of
+	// faults in the incident: "unrelated" (both raised alerts of their
+	// own, on different services with no dependency path between them),
+	// "dependent" (one root service calls the other), "silent" (one fault
+	// raised no alert of its own, only symptoms elsewhere), "same root"
+	// (the same service or host failed twice). Only "unrelated" can be
+	// told apart from the alerts alone. Without a topology (ScoreOptions.
+	// DependsOn) dependent pairs count as unrelated.
+	MergedFaultsBy map[string]int `json:"merged_faults_by,omitempty"`
 	// MergedStorms counts incidents holding any episode of more than one
 	// true storm incident whose time spans overlap (a single symptom that
 	// went to a concurrent fault's incident counts).
@@ -99,6 +108,9 @@ type ScoreOptions struct {
 	// BaselineGroupBy lists the baselines: each a group_by label list.
 	// Default [[alertname], [service]].
 	BaselineGroupBy [][]string
+	// DependsOn is the scenario's topology (service -> services it
+	// calls), to tell dependent from unrelated merged faults.
+	DependsOn map[string][]string
 }
 
 // Score scores Sift's output against the ground truth; with the replay
@@ -128,6 +140,7 @@ func ScoreWith(truthPath, outputPath, inputPath string, o ScoreOptions) (*Scorec
 		return nil, err
 	}
 	tr := newTruth(eps, o.Slack)
+	tr.dependsOn = o.DependsOn
 	sc := &Scorecard{Window: fmtDuration(o.Window), Slack: fmtDuration(o.Slack), Truth: tr.stats()}
 	var notif *notifCounts
 	var base []*grouper
@@ -216,6 +229,8 @@ type truth struct {
 	incRoot  []string
 	incStorm []bool
 	incSpan  []span
+
+	dependsOn map[string][]string
 }
 
 func newTruth(eps []Episode, slack time.Duration) *truth {
@@ -603,25 +618,26 @@ func (t *truth) evaluate(name string, cl []cluster, nc *notifCounts) Metrics {
 		}
 	}
 	m.RootCauseAccuracy = ratio(float64(m.RootCauseCorrect), float64(m.RootCauseTotal))
-	m.MergedFaults = t.mergedFaults(assign, home, len(cl))
+	m.MergedFaults, m.MergedFaultsBy = t.mergedFaults(assign, home, len(cl))
 	return m
 }
 
 // mergedFaults counts the clusters holding the faults of two or more
-// overlapping storms. A storm's fault is where its cause episodes are;
-// without any in a cluster, its home.
-func (t *truth) mergedFaults(assign, home []int, nc int) int {
+// overlapping storms, and classifies them (see Metrics.MergedFaultsBy).
+// A storm's fault is where its cause episodes are; without any in a
+// cluster, its home.
+func (t *truth) mergedFaults(assign, home []int, nc int) (int, map[string]int) {
 	faults := make([][]int, nc)
 	placed := make([]bool, len(t.incNames))
 	add := func(c, k int) {
 		if !containsInt(faults[c], k) {
 			faults[c] = append(faults[c], k)
 		}
-		placed[k] = true
 	}
 	for i, a := range assign {
 		if k := t.incOf[i]; a >= 0 && t.eps[i].Storm() && t.eps[i].Cause {
 			add(a, k)
+			placed[k] = true
 		}
 	}
 	for k, st := range t.incStorm {
@@ -629,13 +645,55 @@ func (t *truth) mergedFaults(assign, home []int, nc int) int {
 			add(home[k], k)
 		}
 	}
-	n := 0
+	// Classes from least to most telling.
+	classes := []string{"same root", "silent", "dependent", "unrelated"}
+	n, by := 0, map[string]int{}
 	for _, l := range faults {
-		if overlapping(l, t.incSpan) {
+		worst := -1
+		for i := 0; i < len(l); i++ {
+			for j := i + 1; j < len(l); j++ {
+				a, b := l[i], l[j]
+				if t.incSpan[a].start.After(t.incSpan[b].end) || t.incSpan[b].start.After(t.incSpan[a].end) {
+					continue
+				}
+				c := 3
+				switch ra, rb := t.incRoot[a], t.incRoot[b]; {
+				case ra == rb:
+					c = 0
+				case !placed[a] || !placed[b]:
+					c = 1
+				case t.calls(ra, rb) || t.calls(rb, ra):
+					c = 2
+				}
+				worst = max(worst, c)
+			}
+		}
+		if worst >= 0 {
 			n++
+			by[classes[worst]]++
 		}
 	}
-	return n
+	return n, by
+}
+
+// calls reports whether service a depends on b, directly or not.
+func (t *truth) calls(a, b string) bool {
+	seen := map[string]bool{a: true}
+	next := []string{a}
+	for len(next) > 0 {
+		s := next[len(next)-1]
+		next = next[:len(next)-1]
+		for _, d := range t.dependsOn[s] {
+			if d == b {
+				return true
+			}
+			if !seen[d] {
+				seen[d] = true
+				next = append(next, d)
+			}
+		}
+	}
+	return false
 }
 
 func containsInt(l []int, x int) bool {
@@ -709,7 +767,13 @@ func (s *Scorecard) WriteTable(w io.Writer) error {
 	row("root cause top-1", func(m Metrics) string {
 		return fmt.Sprintf("%.3f (%d/%d)", m.RootCauseAccuracy, m.RootCauseCorrect, m.RootCauseTotal)
 	})
-	row("merged concurrent faults", num(func(m Metrics) int { return m.MergedFaults }))
+	row("merged concurrent faults", func(m Metrics) string {
+		if m.MergedFaults == 0 {
+			return "0"
+		}
+		return fmt.Sprintf("%d (unrelated %d, dependent %d, silent %d, same root %d)", m.MergedFaults,
+			m.MergedFaultsBy["unrelated"], m.MergedFaultsBy["dependent"], m.MergedFaultsBy["silent"], m.MergedFaultsBy["same root"])
+	})
 	row("incidents mixing concurrent storms", num(func(m Metrics) int { return m.MergedStorms }))
 	row("missed episodes", num(func(m Metrics) int { return m.MissedEpisodes }))
 	row("unmapped members", num(func(m Metrics) int { return m.UnmappedMembers }))

@@ -3,6 +3,7 @@ package storm
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -354,10 +355,63 @@ func TestCLI(t *testing.T) {
 		sc.Truth.Notifications == 0 || len(sc.Baselines) != 2 || sc.Sift.Compression <= 1 {
 		t.Fatalf("scorecard %s", b)
 	}
+	unrelated := 0
 	for _, m := range sc.Baselines {
 		if m.PairF1 >= 1 || m.BCubedF1 >= 1 {
 			t.Fatalf("baseline %s is perfect on a storm scenario: %+v", m.Name, m)
 		}
+		sum := 0
+		for _, n := range m.MergedFaultsBy {
+			sum += n
+		}
+		if sum != m.MergedFaults {
+			t.Fatalf("baseline %s: merged faults %d, by kind %v", m.Name, m.MergedFaults, m.MergedFaultsBy)
+		}
+		unrelated += m.MergedFaultsBy["unrelated"]
+	}
+	if unrelated == 0 {
+		t.Fatalf("no unrelated merged faults in the baselines: %s", b)
+	}
+	// With a topology in which every root calls every other, the same
+	// merges are all dependent: the scorer reads the topology from -config.
+	roots := map[string]bool{}
+	for _, e := range eps {
+		roots[e.RootCause] = true
+	}
+	var cfg bytes.Buffer
+	cfg.WriteString("topology:\n  depends_on:\n")
+	for r := range roots {
+		fmt.Fprintf(&cfg, "    %q: [", r)
+		for o := range roots {
+			fmt.Fprintf(&cfg, "%q, ", o)
+		}
+		cfg.WriteString("]\n")
+	}
+	cfgPath := filepath.Join(dir, "all-connected.yaml")
+	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonAll := filepath.Join(dir, "score-all.json")
+	if code := Main([]string{"score", "-dir", dir, "-output", perfect, "-config", cfgPath, "-json", jsonAll}, &out, &errb); code != 0 {
+		t.Fatalf("score -config exit %d: %s", code, errb.String())
+	}
+	var all Scorecard
+	b, _ = os.ReadFile(jsonAll)
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatal(err)
+	}
+	dependent := 0
+	for _, m := range all.Baselines {
+		if m.MergedFaultsBy["unrelated"] != 0 {
+			t.Fatalf("baseline %s: unrelated merges with every root connected: %v", m.Name, m.MergedFaultsBy)
+		}
+		dependent += m.MergedFaultsBy["dependent"]
+	}
+	if dependent < unrelated {
+		t.Fatalf("dependent %d, want at least the %d unrelated merges without that topology", dependent, unrelated)
+	}
+	if code := Main([]string{"score", "-dir", dir, "-output", perfect, "-config", filepath.Join(dir, "nope.yaml")}, &out, &errb); code != 2 {
+		t.Errorf("missing config: exit %d, want 2", code)
 	}
 	for _, args := range [][]string{{}, {"frob"}, {"gen"}, {"gen", "-out", dir, "-topology", "mesh"}, {"score"}, {"score", "-truth", "x"}} {
 		if code := Main(args, &out, &errb); code != 2 {
@@ -366,5 +420,49 @@ func TestCLI(t *testing.T) {
 	}
 	if code := Main([]string{"score", "-truth", filepath.Join(dir, "nope"), "-input", filepath.Join(dir, ReplayFile)}, &out, &errb); code != 1 {
 		t.Errorf("missing truth: exit %d, want 1", code)
+	}
+}
+
+func TestMergedFaultsByKind(t *testing.T) {
+	fa := fpOf("alertname", "ServiceDown", "service", "a")
+	fb := fpOf("alertname", "ServiceDown", "service", "b")
+	fa2 := fpOf("alertname", "OOMKilled", "service", "a")
+	fs := fpOf("alertname", "HighErrorRate", "service", "x") // a symptom of c, which raised nothing itself
+	ep := func(fp model.Fingerprint, inc, root string, cause bool) Episode {
+		return Episode{Fingerprint: fp, Incident: inc, RootCause: root, FirstAt: t0, LastAt: t0.Add(10 * time.Minute), Kind: KindCascade, Cause: cause}
+	}
+	truth := writeLines(t, "truth.ndjson", []any{ep(fa, "T1", "a", true), ep(fb, "T2", "b", true), ep(fa2, "T3", "a", true), ep(fs, "T4", "c", false)})
+	out := func(groups ...[]model.Fingerprint) string {
+		var lines []any
+		for i, g := range groups {
+			si := SiftIncident{ID: fmt.Sprintf("INC-%d", i), Status: "open", OpenedAt: t0.Format(time.RFC3339)}
+			for _, fp := range g {
+				si.Alerts = append(si.Alerts, fp.String())
+				si.Members = append(si.Members, SiftMember{Fingerprint: fp.String(), JoinedAt: t0.Add(time.Minute).Format(time.RFC3339)})
+			}
+			lines = append(lines, si)
+		}
+		return writeLines(t, "out.ndjson", lines)
+	}
+	deps := map[string][]string{"a": {"b"}}
+	for _, c := range []struct {
+		name   string
+		deps   map[string][]string
+		groups [][]model.Fingerprint
+		want   string
+	}{
+		{"dependent", deps, [][]model.Fingerprint{{fa, fb}, {fa2}, {fs}}, "dependent"},
+		{"no topology", nil, [][]model.Fingerprint{{fa, fb}, {fa2}, {fs}}, "unrelated"},
+		{"same root", deps, [][]model.Fingerprint{{fa, fa2}, {fb}, {fs}}, "same root"},
+		{"silent", deps, [][]model.Fingerprint{{fb, fs}, {fa}, {fa2}}, "silent"},
+		{"most telling pair", deps, [][]model.Fingerprint{{fa, fa2, fb}, {fs}}, "dependent"},
+	} {
+		sc, err := ScoreWith(truth, out(c.groups...), "", ScoreOptions{DependsOn: c.deps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := sc.Sift; m.MergedFaults != 1 || len(m.MergedFaultsBy) != 1 || m.MergedFaultsBy[c.want] != 1 {
+			t.Errorf("%s: merged %d by %v, want 1 %s", c.name, m.MergedFaults, m.MergedFaultsBy, c.want)
+		}
 	}
 }
