@@ -109,7 +109,9 @@ type ScoreOptions struct {
 	// Default [[alertname], [service]].
 	BaselineGroupBy [][]string
 	// DependsOn is the scenario's topology (service -> services it
-	// calls), to tell dependent from unrelated merged faults.
+	// calls), to tell dependent from unrelated merged faults. A failed
+	// host stands for the services on it that alerted (known from the
+	// replay input only).
 	DependsOn map[string][]string
 }
 
@@ -231,10 +233,13 @@ type truth struct {
 	incSpan  []span
 
 	dependsOn map[string][]string
+	// hostServices: per host-failure incident, the services on the host
+	// that alerted (read from the replay input).
+	hostServices map[int]map[string]bool
 }
 
 func newTruth(eps []Episode, slack time.Duration) *truth {
-	t := &truth{eps: eps, slack: slack, byFP: map[model.Fingerprint][]int{}, incOf: make([]int, len(eps))}
+	t := &truth{eps: eps, slack: slack, byFP: map[model.Fingerprint][]int{}, incOf: make([]int, len(eps)), hostServices: map[int]map[string]bool{}}
 	idx := map[string]int{}
 	for i, e := range eps {
 		t.byFP[e.Fingerprint] = append(t.byFP[e.Fingerprint], i)
@@ -472,6 +477,12 @@ func (t *truth) readInput(path string, drop []string, base []*grouper) (*notifCo
 		if t.eps[ep].Storm() {
 			nc.storm++
 		}
+		if k := t.incOf[ep]; t.eps[ep].Kind == KindHost && ls["service"] != "" && "host:"+ls["host"] == t.incRoot[k] {
+			if t.hostServices[k] == nil {
+				t.hostServices[k] = map[string]bool{}
+			}
+			t.hostServices[k][ls["service"]] = true
+		}
 		firing := l.Alert.EndsAt.IsZero() || l.Alert.EndsAt.After(l.At)
 		for _, g := range base {
 			g.add(ls, l.At, firing, ep)
@@ -662,7 +673,7 @@ func (t *truth) mergedFaults(assign, home []int, nc int) (int, map[string]int) {
 					c = 0
 				case !placed[a] || !placed[b]:
 					c = 1
-				case t.calls(ra, rb) || t.calls(rb, ra):
+				case t.dependent(a, b):
 					c = 2
 				}
 				worst = max(worst, c)
@@ -674,6 +685,26 @@ func (t *truth) mergedFaults(assign, home []int, nc int) (int, map[string]int) {
 		}
 	}
 	return n, by
+}
+
+// dependent reports whether the root services of true incidents a and b
+// call one another. A failed host stands for the services on it.
+func (t *truth) dependent(a, b int) bool {
+	for x := range t.rootServices(a) {
+		for y := range t.rootServices(b) {
+			if x == y || t.calls(x, y) || t.calls(y, x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (t *truth) rootServices(k int) map[string]bool {
+	if r := t.incRoot[k]; !strings.HasPrefix(r, "host:") {
+		return map[string]bool{r: true}
+	}
+	return t.hostServices[k]
 }
 
 // calls reports whether service a depends on b, directly or not.

@@ -466,3 +466,38 @@ func TestMergedFaultsByKind(t *testing.T) {
 		}
 	}
 }
+
+// A failed host stands for the services on it: a fault on a service that
+// calls one of them is dependent, not unrelated.
+func TestMergedFaultsHostStandsForItsServices(t *testing.T) {
+	hostLS := model.LabelSet{"alertname": "HostDown", "host": "n1"}
+	onHost := model.LabelSet{"alertname": "TargetDown", "service": "a", "host": "n1"}
+	caller := model.LabelSet{"alertname": "ServiceDown", "service": "b"}
+	ep := func(ls model.LabelSet, inc, root, kind string, cause bool) Episode {
+		return Episode{Fingerprint: ls.Fingerprint(), Incident: inc, RootCause: root, FirstAt: t0, LastAt: t0.Add(10 * time.Minute), Kind: kind, Cause: cause}
+	}
+	truth := writeLines(t, "truth.ndjson", []any{
+		ep(hostLS, "T1", "host:n1", KindHost, true), ep(onHost, "T1", "host:n1", KindHost, false), ep(caller, "T2", "b", KindCascade, true),
+	})
+	var in []any
+	for _, ls := range []model.LabelSet{hostLS, onHost, caller} {
+		in = append(in, ReplayLine{At: t0.Add(time.Minute), Alert: model.Alert{Labels: ls, StartsAt: t0, EndsAt: t0.Add(5 * time.Minute)}})
+	}
+	input := writeLines(t, "replay.ndjson", in)
+	fp := func(ls model.LabelSet) string { return ls.Fingerprint().String() }
+	out := writeLines(t, "out.ndjson", []any{SiftIncident{ID: "INC-1", Status: "open", OpenedAt: t0.Format(time.RFC3339), Members: []SiftMember{
+		{fp(hostLS), t0.Add(time.Minute).Format(time.RFC3339)}, {fp(onHost), t0.Add(time.Minute).Format(time.RFC3339)}, {fp(caller), t0.Add(time.Minute).Format(time.RFC3339)},
+	}}})
+	for _, c := range []struct {
+		deps map[string][]string
+		want string
+	}{{map[string][]string{"b": {"a"}}, "dependent"}, {map[string][]string{"b": {"c"}}, "unrelated"}} {
+		sc, err := ScoreWith(truth, out, input, ScoreOptions{DependsOn: c.deps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := sc.Sift; m.MergedFaults != 1 || m.MergedFaultsBy[c.want] != 1 {
+			t.Errorf("deps %v: merged %d by %v, want 1 %s", c.deps, m.MergedFaults, m.MergedFaultsBy, c.want)
+		}
+	}
+}
