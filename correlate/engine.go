@@ -19,6 +19,7 @@ type Stats struct {
 	IncidentsReopened uint64
 	Problems          uint64
 	NoiseEpisodes     uint64 // alert episodes treated as learned background noise
+	Moved             uint64 // symptoms moved to the fault they recovered with (recovery.go)
 }
 
 // alertRec is the deduplicated state of one alert identity.
@@ -106,6 +107,7 @@ type Engine struct {
 	sigPrb   map[string]string
 
 	expiry   expiryHeap
+	rechecks []recheck // sorted by due (recovery.go)
 	lastGC   time.Time
 	emit     bool
 	pending  []pendingEvent
@@ -220,6 +222,7 @@ func (e *Engine) Advance(t time.Time) {
 		}
 		e.resolveAlert(rec, rec.alert.EndsAt)
 	}
+	e.runRechecks(t)
 	e.now = t
 	if t.Sub(e.lastGC) > time.Hour {
 		e.gc()
@@ -393,10 +396,8 @@ func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) 
 		if inc == target || inc.Status == model.IncidentResolved || inc.causes > 0 || len(inc.agg.Svc) == 0 {
 			continue
 		}
-		if len(inc.Members) > 0 {
-			if seed := inc.members[inc.Members[0].Fingerprint]; seed != nil && seed.noise {
-				continue // background noise waits for nothing
-			}
+		if e.noiseSeeded(inc) {
+			continue // background noise waits for nothing
 		}
 		if absDur(t.Sub(inc.OpenedAt)) > w {
 			continue
@@ -417,6 +418,15 @@ func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) 
 		e.merge(target, o, model.Reason{Kind: model.ReasonTopology, Score: 0.85,
 			Detail: fmt.Sprintf("symptoms on callers of %s, which started failing (%s)", rec.service, rec.alert.Name())}, at)
 	}
+}
+
+// noiseSeeded reports whether inc was opened by background noise.
+func (e *Engine) noiseSeeded(inc *incident) bool {
+	if len(inc.Members) == 0 {
+		return false
+	}
+	seed := inc.members[inc.Members[0].Fingerprint]
+	return seed != nil && seed.noise
 }
 
 // ---- matching ----
@@ -999,6 +1009,7 @@ func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
 	if inc == nil || e.incs[inc.ID] != inc || inc.Status == model.IncidentResolved {
 		return
 	}
+	e.queueRecheck(rec, inc, at)
 	inc.firing--
 	inc.UpdatedAt = maxTime(inc.UpdatedAt, at)
 	if inc.firing > 0 {
@@ -1164,13 +1175,13 @@ func (e *Engine) gc() {
 		}
 	}
 	for k, list := range e.byService {
-		e.byService[k] = pruneResolved(list)
+		e.byService[k] = pruneResolved(list, e.indexedSince())
 		if len(e.byService[k]) == 0 {
 			delete(e.byService, k)
 		}
 	}
 	for k, list := range e.byInfra {
-		e.byInfra[k] = pruneResolved(list)
+		e.byInfra[k] = pruneResolved(list, e.indexedSince())
 		if len(e.byInfra[k]) == 0 {
 			delete(e.byInfra, k)
 		}
@@ -1195,15 +1206,21 @@ func (e *Engine) gc() {
 	}
 }
 
-func pruneResolved(list []*incident) []*incident {
+// pruneResolved drops the incidents resolved before since.
+func pruneResolved(list []*incident, since time.Time) []*incident {
 	keep := list[:0]
 	for _, inc := range list {
-		if inc.Status != model.IncidentResolved {
+		if inc.Status != model.IncidentResolved || !inc.ResolvedAt.Before(since) {
 			keep = append(keep, inc)
 		}
 	}
 	return keep
 }
+
+// indexedSince: resolved incidents stay findable by service and
+// infrastructure for a window, for symptoms that recover with them (see
+// recovery.go).
+func (e *Engine) indexedSince() time.Time { return e.now.Add(-time.Duration(e.cfg.Window)) }
 
 // ---- expiry heap ----
 

@@ -56,6 +56,14 @@ type snapshot struct {
 	Problems  []*model.Problem     `json:"problems"`
 	ByGroup   map[string]string    `json:"byGroup"` // hex(group key) -> incident
 	Names     map[string]*nameStat `json:"names,omitempty"`
+	Rechecks  []snapRecheck        `json:"rechecks,omitempty"`
+}
+
+type snapRecheck struct {
+	FP       model.Fingerprint `json:"fp"`
+	From     string            `json:"from"`
+	Resolved time.Time         `json:"resolved"`
+	Due      time.Time         `json:"due"`
 }
 
 // Snapshot serialises the engine state. Restore(Snapshot()) on an engine
@@ -105,6 +113,9 @@ func (e *Engine) Capture() *Captured {
 			sa.Incident = rec.inc.ID
 		}
 		s.Alerts = append(s.Alerts, sa)
+	}
+	for _, r := range e.rechecks {
+		s.Rechecks = append(s.Rechecks, snapRecheck{FP: r.fp, From: r.from.ID, Resolved: r.resolved, Due: r.due})
 	}
 	for _, p := range e.problems {
 		c := *p
@@ -187,7 +198,7 @@ func (e *Engine) Restore(data []byte) error {
 		}
 	}
 	for _, inc := range e.order {
-		if inc.Status == model.IncidentResolved {
+		if inc.Status == model.IncidentResolved && inc.ResolvedAt.Before(e.indexedSince()) {
 			continue
 		}
 		for _, m := range inc.Members {
@@ -214,6 +225,11 @@ func (e *Engine) Restore(data []byte) error {
 	for _, p := range s.Problems {
 		e.problems[p.ID] = p
 		e.sigPrb[p.Signature] = p.ID
+	}
+	for _, r := range s.Rechecks {
+		if inc := e.incs[r.From]; inc != nil {
+			e.rechecks = append(e.rechecks, recheck{fp: r.FP, from: inc, resolved: r.Resolved, due: r.Due})
+		}
 	}
 	heap.Init(&e.expiry)
 	return nil

@@ -57,6 +57,8 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			stat(func(s correlate.Stats) uint64 { return s.Problems })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_alerts_noise_total", Help: "Alert episodes treated as learned background noise (not correlated by topology, infrastructure or text)."},
 			stat(func(s correlate.Stats) uint64 { return s.NoiseEpisodes })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_alerts_moved_total", Help: "Symptoms moved, once resolved, to the incident of the fault they recovered with."},
+			stat(func(s correlate.Stats) uint64 { return s.Moved })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sift_alerts_firing", Help: "Alert identities currently firing."},
 			func() float64 {
 				p.mu.RLock()

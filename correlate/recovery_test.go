@@ -1,0 +1,108 @@
+package correlate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// fireLong fires a at offset off, with an endsAt far ahead (it resolves
+// only when told to).
+func fireLong(e *Engine, a model.Alert, off time.Duration) {
+	a.StartsAt = t0.Add(off)
+	a.EndsAt = t0.Add(off + time.Hour)
+	e.ApplyBatch(&model.Batch{At: t0.Add(off), Alerts: []model.Alert{a}})
+}
+
+func incidentOf(e *Engine, fp model.Fingerprint) *model.Incident {
+	for _, inc := range e.All() {
+		for _, m := range inc.Members {
+			if m.Fingerprint == fp {
+				return inc
+			}
+		}
+	}
+	return nil
+}
+
+// Two faults under checkout start a minute apart; checkout's errors join
+// the later one (closer in time), but they stop when payment recovers,
+// while email is still down: they were payment's.
+func recoveryScenario(t *testing.T, emailRecovers time.Duration) (*Engine, model.Alert, model.Alert, model.Alert) {
+	t.Helper()
+	e := New(Config{}, boutique())
+	pay, mail, sym := al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
+	fireLong(e, pay, 0)
+	fireLong(e, mail, time.Minute)
+	fireLong(e, sym, 90*time.Second)
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc == nil || inc.RootCause.Service != "email" {
+		t.Fatalf("setup: the symptom should first join email's incident: %s", dump(e.All()))
+	}
+	resolve(e, pay, 10*time.Minute)
+	resolve(e, sym, 10*time.Minute+40*time.Second)
+	if emailRecovers > 0 {
+		resolve(e, mail, emailRecovers)
+	}
+	return e, pay, mail, sym
+}
+
+func TestSymptomMovesToTheFaultItRecoveredWith(t *testing.T) {
+	e, pay, mail, sym := recoveryScenario(t, 0)
+	// Not before the recheck is due (half the window after it resolved).
+	e.Advance(t0.Add(10*time.Minute + 40*time.Second + 2*time.Minute))
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.RootCause.Service != "email" {
+		t.Fatalf("moved too early: %s", dump(inc))
+	}
+	e.Advance(t0.Add(14 * time.Minute))
+	inc := incidentOf(e, sym.Labels.Fingerprint())
+	if inc == nil || inc.ID != incidentOf(e, pay.Labels.Fingerprint()).ID {
+		t.Fatalf("the symptom should be in payment's incident: %s", dump(e.All()))
+	}
+	m := inc.Members[len(inc.Members)-1]
+	if m.Fingerprint != sym.Labels.Fingerprint() || m.Reason.Kind != model.ReasonTopology || !strings.Contains(m.Reason.Detail, "recovered") || !strings.Contains(m.Reason.Detail, "moved from") {
+		t.Fatalf("member %+v", m)
+	}
+	old := incidentOf(e, mail.Labels.Fingerprint())
+	for _, m := range old.Members {
+		if m.Fingerprint == sym.Labels.Fingerprint() {
+			t.Fatalf("still in email's incident: %s", dump(old))
+		}
+	}
+	if len(old.Services) != 1 || old.Services[0] != "email" || old.Timeline[len(old.Timeline)-1].Event != "moved" {
+		t.Fatalf("email's incident after the move: %s", dump(old))
+	}
+	if e.Stats().Moved != 1 {
+		t.Fatalf("stats %+v", e.Stats())
+	}
+}
+
+func TestSymptomStaysWhenItsOwnRootRecoveredToo(t *testing.T) {
+	e, _, mail, sym := recoveryScenario(t, 11*time.Minute)
+	e.Advance(t0.Add(20 * time.Minute))
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.ID != incidentOf(e, mail.Labels.Fingerprint()).ID {
+		t.Fatalf("moved although email recovered with it too: %s", dump(e.All()))
+	}
+	if e.Stats().Moved != 0 {
+		t.Fatalf("stats %+v", e.Stats())
+	}
+}
+
+// A restart between the symptom's resolution and the recheck changes
+// nothing: pending rechecks are part of the snapshot.
+func TestRecheckSurvivesSnapshot(t *testing.T) {
+	e, pay, _, sym := recoveryScenario(t, 0)
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{}, boutique())
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	r.Advance(t0.Add(14 * time.Minute))
+	if inc := incidentOf(r, sym.Labels.Fingerprint()); inc == nil || inc.ID != incidentOf(r, pay.Labels.Fingerprint()).ID {
+		t.Fatalf("restored engine did not move the symptom: %s", dump(r.All()))
+	}
+}
