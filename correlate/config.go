@@ -89,6 +89,15 @@ type Config struct {
 	// NoiseMaxCompany 0 disables this; unset means 0.5 and 5 episodes.
 	NoiseMaxCompany  *float64 `yaml:"noise_max_company"`
 	NoiseMinEpisodes int      `yaml:"noise_min_episodes"`
+	// NoiseFastEpisodes: a name that fired alone in every one of at least
+	// NoiseFastEpisodes episodes is background noise already, before
+	// NoiseMinEpisodes: large rule sets have hundreds of rarely firing
+	// names, most of them background, that would otherwise hardly ever be
+	// seen often enough. Until NoiseMinEpisodes are counted the verdict is
+	// tentative: each further episode is checked (see Engine.probe) and one
+	// with company ends it. Unset means 3; noise_min_episodes or more turns
+	// this off.
+	NoiseFastEpisodes int `yaml:"noise_fast_episodes"`
 	// NoiseExempt lists alert names never treated as background noise,
 	// whatever their statistics say.
 	NoiseExempt []string `yaml:"noise_exempt"`
@@ -133,6 +142,9 @@ func (c Config) WithDefaults() Config {
 	if c.NoiseMinEpisodes == 0 {
 		c.NoiseMinEpisodes = 5
 	}
+	if c.NoiseFastEpisodes == 0 {
+		c.NoiseFastEpisodes = 3
+	}
 	if c.ReopenGrace == 0 {
 		c.ReopenGrace = Duration(15 * time.Minute)
 	}
@@ -169,6 +181,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("correlate.noise_max_company: must be between 0 and 1, got %v", *c.NoiseMaxCompany)
 	case c.NoiseMinEpisodes < 0:
 		return fmt.Errorf("correlate.noise_min_episodes: must not be negative")
+	case c.NoiseFastEpisodes < 0:
+		return fmt.Errorf("correlate.noise_fast_episodes: must not be negative")
 	case c.FlapCount < 0:
 		return fmt.Errorf("correlate.flap_count: must not be negative")
 	case c.ProblemCount < 0:

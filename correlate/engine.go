@@ -42,6 +42,7 @@ type alertRec struct {
 	hasGkey      bool
 	tokens       []string
 	noise        bool // this episode is background noise (see noise.go)
+	probe        bool // ... tentatively: count it as its incident resolves
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -306,7 +307,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 
 	// Flap detection over the recent firing transitions.
 	fw := time.Duration(e.cfg.FlapWindow)
-	e.noisy(rec, start)
+	e.noisy(rec)
 	keep := rec.fires[:0]
 	for _, f := range rec.fires {
 		if start.Sub(f) <= fw {

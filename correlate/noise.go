@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sift-aiops/sift/model"
 )
@@ -21,9 +20,16 @@ import (
 //
 // The statistics come from the engine's own decisions, so a name that is
 // treated as noise would never be seen in company again. For one episode
-// in noiseExplore the engine therefore asks whether it would have joined
-// an incident and counts that, which keeps the statistics honest when a
-// name's behaviour changes, without letting the episode join.
+// in noiseExplore the engine therefore asks, once the episode's incident
+// resolved, whether it would have joined an incident (see probe) and
+// counts that, which keeps the statistics honest when a name's behaviour
+// changes, without letting the episode join.
+//
+// Large rule sets have hundreds of names that each fire only a few times a
+// day, most of them background; waiting for NoiseMinEpisodes of each lets
+// them blur real faults all day. A name that fired alone every time, at
+// least NoiseFastEpisodes times, is therefore noise already, tentatively:
+// every episode of it is probed until NoiseMinEpisodes are counted.
 
 // noiseExplore: one episode in this many of a noise name is tested as if
 // it were not noise, to keep learning.
@@ -48,19 +54,20 @@ func (s *nameStat) companyRate() float64 {
 
 // noisy decides, as an episode of rec starts, whether it is background
 // noise (rec.noise). It is called once per episode.
-func (e *Engine) noisy(rec *alertRec, start time.Time) {
-	rec.noise = false
+func (e *Engine) noisy(rec *alertRec) {
+	rec.noise, rec.probe = false, false
 	if !e.noiseName(rec.alert.Name()) {
 		return
 	}
 	s := e.names[rec.alert.Name()]
 	e.stats.NoiseEpisodes++
-	s.Seen++
-	if s.Seen%noiseExplore == 0 {
-		target, _, _ := e.match(rec, start)
-		s.count(target != nil)
-	}
 	rec.noise = true
+	if e.tentative(s) {
+		rec.probe = true // tested as its incident resolves (see learnFrom)
+		return
+	}
+	s.Seen++
+	rec.probe = s.Seen%noiseExplore == 0
 }
 
 // count adds one episode.
@@ -102,6 +109,9 @@ func (e *Engine) learnFrom(inc *incident) {
 	company := len(inc.members) > 1
 	for _, rec := range inc.members {
 		if rec.noise {
+			if rec.probe {
+				e.probe(rec)
+			}
 			continue
 		}
 		s := e.names[rec.alert.Name()]
@@ -117,6 +127,23 @@ func (e *Engine) learnFrom(inc *incident) {
 			s.countService(rec.service == inc.RootCause.Service)
 		}
 	}
+}
+
+// probe counts an episode of a noise name chosen for testing (see noisy)
+// once its incident resolved: had it not been noise, would it have joined
+// one of the incidents still open that started around it? Asking only as
+// the episode starts would miss the fault that the alert itself started,
+// whose other alerts come later and found nothing to join.
+func (e *Engine) probe(rec *alertRec) {
+	rec.probe = false
+	s := e.names[rec.alert.Name()]
+	if s == nil {
+		return
+	}
+	rec.noise = false
+	target, _, _ := e.match(rec, rec.episodeStart)
+	rec.noise = true
+	s.count(target != nil)
 }
 
 // maxNameEpisodes bounds the memory of a name's statistics.
@@ -153,7 +180,19 @@ func (e *Engine) noiseName(name string) bool {
 		return false
 	}
 	s := e.names[name]
-	return s != nil && int(s.Episodes) >= e.cfg.NoiseMinEpisodes && s.companyRate() < *e.cfg.NoiseMaxCompany
+	if s == nil {
+		return false
+	}
+	if e.tentative(s) {
+		return s.Company == 0 && int(s.Episodes) >= e.cfg.NoiseFastEpisodes // alone every time so far
+	}
+	return s.companyRate() < *e.cfg.NoiseMaxCompany
+}
+
+// tentative reports whether a name has too few episodes for the usual
+// verdict (see Config.NoiseFastEpisodes).
+func (e *Engine) tentative(s *nameStat) bool {
+	return s != nil && int(s.Episodes) < e.cfg.NoiseMinEpisodes
 }
 
 // AlertName is what the engine has learned about one alert name.

@@ -252,3 +252,102 @@ func TestCallerSymptomsGoToTheFailingDependency(t *testing.T) {
 		t.Fatalf("unlearned: %s, want frontend's own incident %s", got.ID, own.ID)
 	}
 }
+
+// nameInfo returns what e has learned about name.
+func nameInfo(e *Engine, name string) AlertName {
+	for _, n := range e.AlertNames() {
+		if n.Name == name {
+			return n
+		}
+	}
+	return AlertName{Name: name}
+}
+
+// TestRareNoiseNamesLearnedFast: with hundreds of rules most names fire
+// only a few times a day. One that fired alone each of the first
+// NoiseFastEpisodes times is background noise already, well before
+// NoiseMinEpisodes; set to NoiseMinEpisodes the fast verdict is off.
+func TestRareNoiseNamesLearnedFast(t *testing.T) {
+	for _, fast := range []int{0, 5} {
+		e := New(Config{NoiseFastEpisodes: fast}, boutique())
+		at := time.Duration(0)
+		for i, svc := range []string{"cart", "ad", "email"} {
+			if n := nameInfo(e, "HighGCPause"); n.Noise {
+				t.Fatalf("fast=%d: noise after %d lone episodes: %+v", fast, i, n)
+			}
+			a := al("HighGCPause", svc)
+			send(e, a, at, at)
+			resolve(e, a, at+10*time.Minute)
+			at += time.Hour
+		}
+		send(e, al("PodCrashLooping", "payment"), at, at)
+		send(e, al("HighGCPause", "payment"), at+30*time.Second, at+30*time.Second)
+		since := t0.Add(at)
+		joined := incidentWith(t, e, "PodCrashLooping", "payment", since).ID == incidentWith(t, e, "HighGCPause", "payment", since).ID
+		if want := fast == 5; joined != want {
+			t.Fatalf("fast=%d: after 3 lone episodes HighGCPause joined the crash: %v, want %v; %s", fast, joined, want, dump(e.All()))
+		}
+		if n := nameInfo(e, "HighGCPause"); n.Noise == (fast == 5) || n.Episodes != 3 {
+			t.Fatalf("fast=%d: learned %+v", fast, n)
+		}
+	}
+}
+
+// TestTentativeNoiseCountsTheFaultItStarted: a name with a tentative noise
+// verdict that turns out to start a real fault (its callers' errors follow
+// it) is counted as having had company once its incident resolves, even
+// though the callers' alerts came after it and could not join it; the
+// verdict then ends. The pending check survives a snapshot.
+func TestTentativeNoiseCountsTheFaultItStarted(t *testing.T) {
+	e := New(Config{}, boutique())
+	at := time.Duration(0)
+	for _, svc := range []string{"cart", "ad", "email"} {
+		a := al("PodOOMKilled", svc)
+		send(e, a, at, at)
+		resolve(e, a, at+10*time.Minute)
+		at += time.Hour
+	}
+	if n := nameInfo(e, "PodOOMKilled"); !n.Noise {
+		t.Fatalf("not noise after 3 lone episodes: %+v", n)
+	}
+	oom, up := al("PodOOMKilled", "payment"), al("UpstreamErrorRate", "checkout")
+	send(e, oom, at, at)
+	send(e, up, at+40*time.Second, at+40*time.Second)
+	since := t0.Add(at)
+	if a, b := incidentWith(t, e, "PodOOMKilled", "payment", since), incidentWith(t, e, "UpstreamErrorRate", "checkout", since); a.ID == b.ID {
+		t.Fatalf("tentative noise attracted the caller's errors: %s", dump(a))
+	}
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{}, boutique())
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	for _, eng := range []*Engine{e, r} {
+		resolve(eng, oom, at+3*time.Minute)
+		if n := nameInfo(eng, "PodOOMKilled"); n.Noise || n.Episodes != 4 || n.WithCompany != 1 {
+			t.Fatalf("restored=%v: the fault it started was not counted: %+v", eng == r, n)
+		}
+		// No longer noise: the next fault it starts pulls in the caller.
+		at2 := at + time.Hour
+		oom2, up2 := al("PodOOMKilled", "payment"), al("UpstreamErrorRate", "checkout")
+		send(eng, oom2, at2, at2)
+		send(eng, up2, at2+40*time.Second, at2+40*time.Second)
+		since := t0.Add(at2)
+		if a, b := incidentWith(t, eng, "PodOOMKilled", "payment", since), incidentWith(t, eng, "UpstreamErrorRate", "checkout", since); a.ID != b.ID {
+			t.Fatalf("restored=%v: the caller's errors did not join the crash: %s and %s", eng == r, a.ID, b.ID)
+		}
+	}
+}
+
+func TestNoiseFastEpisodesValidated(t *testing.T) {
+	err := Config{NoiseFastEpisodes: -1}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "noise_fast_episodes") {
+		t.Fatalf("negative noise_fast_episodes: %v", err)
+	}
+	if c := (Config{}).WithDefaults(); c.NoiseFastEpisodes != 3 {
+		t.Fatalf("default noise_fast_episodes %d, want 3", c.NoiseFastEpisodes)
+	}
+}

@@ -27,6 +27,7 @@ type snapAlert struct {
 	Flapping     bool              `json:"flapping,omitempty"`
 	Incident     string            `json:"incident,omitempty"`
 	Noise        bool              `json:"noise,omitempty"`
+	Probe        bool              `json:"probe,omitempty"`
 }
 
 type snapIncident struct {
@@ -108,7 +109,7 @@ func (e *Engine) Capture() *Captured {
 	for _, rec := range e.alerts {
 		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
 			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, Fires: slices.Clone(rec.fires),
-			Flapping: rec.flapping, Noise: rec.noise}
+			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
 		}
@@ -183,7 +184,7 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	for _, sa := range s.Alerts {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
-			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise}
+			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe}
 		e.initRec(rec)
 		e.alerts[rec.fp] = rec
 		if inc := e.incs[sa.Incident]; inc != nil {
