@@ -499,19 +499,12 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 		}
 	}
 
-	if rec.noise {
-		if best.inc == nil {
-			return nil, model.Reason{}, nil
-		}
-		return best.inc, best.reason, nil
-	}
-
 	// 2. Service topology. Failures propagate to callers as symptoms
 	// (errors, latency, timeouts): a caller's symptom alert joins the
 	// incident of a service it depends on. An alert on a dependency joins
 	// only if the incident's root cause depends on it (it may be the real
 	// root). Siblings that merely share a dependency are not related.
-	if rec.service != "" && len(e.topo.DependsOn) > 0 {
+	if !rec.noise && rec.service != "" && len(e.topo.DependsOn) > 0 {
 		symptom := e.isSymptom(rec)
 		for _, other := range append(e.near.related(rec.service), rec.service) {
 			for _, inc := range e.byService[other] {
@@ -627,16 +620,26 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 			// joins the services that started failing on it around the same
 			// time, and another alert on the host itself only when they are
 			// nearly simultaneous.
+			// Background noise on a service takes part only when its host
+			// fails at nearly the same moment (see noteEpisode); a host's
+			// own background noise explains nothing.
 			var gap time.Duration
 			var ok bool
-			if rec.hostLevel {
+			switch {
+			case rec.hostLevel && rec.noise:
+				continue
+			case rec.hostLevel:
 				gap, ok = e.closest(t, inc.evidence["v:"+key])
+				if g, okn := e.closest(t, inc.evidence["nv:"+key]); okn && g <= w/5 && (!ok || g < gap) {
+					gap, ok = g, true
+				}
 				if !ok {
 					gap, ok = e.closest(t, inc.evidence["h:"+key])
 					ok = ok && gap <= w/5
 				}
-			} else {
+			default:
 				gap, ok = e.closest(t, inc.evidence["h:"+key])
+				ok = ok && (!rec.noise || gap <= w/5)
 			}
 			if !ok {
 				continue
@@ -662,7 +665,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	}
 
 	// 4. Text similarity: the weakest signal, only when nothing else matched.
-	if th := *e.cfg.TextThreshold; best.inc == nil && th > 0 {
+	if th := *e.cfg.TextThreshold; best.inc == nil && th > 0 && !rec.noise {
 		tokens := e.tokens(rec)
 		for i := len(e.open) - 1; i >= 0; i-- {
 			inc := e.open[i]
@@ -916,7 +919,14 @@ func addEvidence(inc *incident, key string, t time.Time) {
 // incident.evidence) and as the incident's latest start.
 func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 	if rec.noise {
-		return // background noise is evidence of nothing
+		// Background noise on a service is evidence only for a failure
+		// of its host at nearly the same moment (see match).
+		for _, l := range e.cfg.InfraLabels {
+			if v := rec.alert.Labels[l]; v != "" && !rec.hostLevel {
+				addEvidence(inc, "nv:"+l+"="+v, rec.episodeStart)
+			}
+		}
+		return
 	}
 	if rec.episodeStart.After(inc.lastStart) {
 		inc.lastStart = rec.episodeStart

@@ -16,7 +16,10 @@ import (
 // incident with other alerts. A name that nearly always fires alone is
 // background noise: its alerts still open incidents of their own and still
 // group by the configured labels, but they do not join, or attract, other
-// alerts through topology, infrastructure or text.
+// alerts through topology, infrastructure or text, except that noise on a
+// service belongs to a failure of its host that starts at nearly the same
+// moment (a container that is often missing is missing now because its
+// node went down).
 //
 // The statistics come from the engine's own decisions, so a name that is
 // treated as noise would never be seen in company again. For one episode

@@ -351,3 +351,48 @@ func TestNoiseFastEpisodesValidated(t *testing.T) {
 		t.Fatalf("default noise_fast_episodes %d, want 3", c.NoiseFastEpisodes)
 	}
 }
+
+// TestNoiseOnAFailingHost: a name learned to be background noise (a
+// container that goes missing now and then) still belongs to its host's
+// failure when the host alerts at nearly the same moment, before or after
+// it; minutes apart it stays alone, and a host's own background noise
+// pulls in nothing.
+func TestNoiseOnAFailingHost(t *testing.T) {
+	e := New(Config{}, boutique())
+	at := time.Duration(0)
+	for i := 0; i < 6; i++ {
+		for _, a := range []model.Alert{al("ContainerAbsent", "cart", "host", "n9"), al("HostSwapFilling", "", "host", "n9")} {
+			send(e, a, at, at)
+			resolve(e, a, at+10*time.Minute)
+			at += time.Hour
+		}
+	}
+	for _, n := range []string{"ContainerAbsent", "HostSwapFilling"} {
+		if !nameInfo(e, n).Noise {
+			t.Fatalf("%s not learned as noise: %+v", n, nameInfo(e, n))
+		}
+	}
+	cases := []struct {
+		first, second model.Alert
+		gap           time.Duration
+		together      bool
+	}{
+		{al("HostDown", "", "host", "n1"), al("ContainerAbsent", "payment", "host", "n1"), 30 * time.Second, true},
+		{al("ContainerAbsent", "payment", "host", "n2"), al("HostDown", "", "host", "n2"), 30 * time.Second, true},
+		{al("HostDown", "", "host", "n3"), al("ContainerAbsent", "payment", "host", "n3"), 3 * time.Minute, false},
+		{al("HostSwapFilling", "", "host", "n4"), al("PodNotReady", "payment", "host", "n4"), 30 * time.Second, false},
+	}
+	for i, c := range cases {
+		at += time.Hour
+		send(e, c.first, at, at)
+		send(e, c.second, at+c.gap, at+c.gap)
+		since := t0.Add(at)
+		a := incidentWith(t, e, c.first.Name(), c.first.Labels["service"], since)
+		b := incidentWith(t, e, c.second.Name(), c.second.Labels["service"], since)
+		if (a.ID == b.ID) != c.together {
+			t.Fatalf("case %d: %s then %s %s later: together=%v, want %v: %s", i, c.first.Name(), c.second.Name(), c.gap, a.ID == b.ID, c.together, dump([]*model.Incident{a, b}))
+		}
+		resolve(e, c.first, at+10*time.Minute)
+		resolve(e, c.second, at+10*time.Minute)
+	}
+}
