@@ -101,6 +101,10 @@ type Config struct {
 	// NoiseExempt lists alert names never treated as background noise,
 	// whatever their statistics say.
 	NoiseExempt []string `yaml:"noise_exempt"`
+	// MoveOnRecovery: a resolved symptom moves to the concurrent fault
+	// whose root cause recovered with it when its own did not (see
+	// recovery.go). Unset means true.
+	MoveOnRecovery *bool `yaml:"move_on_recovery"`
 	// Retention: resolved incidents and alerts older than this are dropped
 	// from the live state (history keeps them).
 	Retention Duration `yaml:"retention"`
@@ -134,6 +138,10 @@ func (c Config) WithDefaults() Config {
 	if c.TextThreshold == nil {
 		v := 0.7
 		c.TextThreshold = &v
+	}
+	if c.MoveOnRecovery == nil {
+		v := true
+		c.MoveOnRecovery = &v
 	}
 	if c.NoiseMaxCompany == nil {
 		v := 0.5

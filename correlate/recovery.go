@@ -27,7 +27,7 @@ type recheck struct {
 
 // queueRecheck schedules a look at rec, which resolved at at in from.
 func (e *Engine) queueRecheck(rec *alertRec, from *incident, at time.Time) {
-	if !e.movable(rec, from) {
+	if !*e.cfg.MoveOnRecovery || !e.movable(rec, from) {
 		return
 	}
 	r := recheck{fp: rec.fp, from: from, resolved: at, due: at.Add(time.Duration(e.cfg.Window) / 2)}

@@ -30,9 +30,9 @@ func incidentOf(e *Engine, fp model.Fingerprint) *model.Incident {
 // Two faults under checkout start a minute apart; checkout's errors join
 // the later one (closer in time), but they stop when payment recovers,
 // while email is still down: they were payment's.
-func recoveryScenario(t *testing.T, emailRecovers time.Duration) (*Engine, model.Alert, model.Alert, model.Alert) {
+func recoveryScenario(t *testing.T, cfg Config, emailRecovers time.Duration) (*Engine, model.Alert, model.Alert, model.Alert) {
 	t.Helper()
-	e := New(Config{}, boutique())
+	e := New(cfg, boutique())
 	pay, mail, sym := al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
 	fireLong(e, pay, 0)
 	fireLong(e, mail, time.Minute)
@@ -49,7 +49,7 @@ func recoveryScenario(t *testing.T, emailRecovers time.Duration) (*Engine, model
 }
 
 func TestSymptomMovesToTheFaultItRecoveredWith(t *testing.T) {
-	e, pay, mail, sym := recoveryScenario(t, 0)
+	e, pay, mail, sym := recoveryScenario(t, Config{}, 0)
 	// Not before the recheck is due (half the window after it resolved).
 	e.Advance(t0.Add(10*time.Minute + 40*time.Second + 2*time.Minute))
 	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.RootCause.Service != "email" {
@@ -79,7 +79,7 @@ func TestSymptomMovesToTheFaultItRecoveredWith(t *testing.T) {
 }
 
 func TestSymptomStaysWhenItsOwnRootRecoveredToo(t *testing.T) {
-	e, _, mail, sym := recoveryScenario(t, 11*time.Minute)
+	e, _, mail, sym := recoveryScenario(t, Config{}, 11*time.Minute)
 	e.Advance(t0.Add(20 * time.Minute))
 	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.ID != incidentOf(e, mail.Labels.Fingerprint()).ID {
 		t.Fatalf("moved although email recovered with it too: %s", dump(e.All()))
@@ -92,7 +92,7 @@ func TestSymptomStaysWhenItsOwnRootRecoveredToo(t *testing.T) {
 // A restart between the symptom's resolution and the recheck changes
 // nothing: pending rechecks are part of the snapshot.
 func TestRecheckSurvivesSnapshot(t *testing.T) {
-	e, pay, _, sym := recoveryScenario(t, 0)
+	e, pay, _, sym := recoveryScenario(t, Config{}, 0)
 	snap, err := e.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -104,5 +104,14 @@ func TestRecheckSurvivesSnapshot(t *testing.T) {
 	r.Advance(t0.Add(14 * time.Minute))
 	if inc := incidentOf(r, sym.Labels.Fingerprint()); inc == nil || inc.ID != incidentOf(r, pay.Labels.Fingerprint()).ID {
 		t.Fatalf("restored engine did not move the symptom: %s", dump(r.All()))
+	}
+}
+
+func TestMoveOnRecoveryCanBeTurnedOff(t *testing.T) {
+	off := false
+	e, _, mail, sym := recoveryScenario(t, Config{MoveOnRecovery: &off}, 0)
+	e.Advance(t0.Add(20 * time.Minute))
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.ID != incidentOf(e, mail.Labels.Fingerprint()).ID || e.Stats().Moved != 0 {
+		t.Fatalf("moved although move_on_recovery is off: %s", dump(e.All()))
 	}
 }
