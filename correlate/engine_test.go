@@ -54,6 +54,21 @@ func only(t *testing.T, e *Engine) *model.Incident {
 	return all[0]
 }
 
+// restoredCopy restores a snapshot of e into a new engine with e's
+// configuration, as a restart would.
+func restoredCopy(t *testing.T, e *Engine) *Engine {
+	t.Helper()
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(e.cfg, e.topo)
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func dump(v any) string {
 	b, _ := json.MarshalIndent(v, "", " ")
 	return string(b)

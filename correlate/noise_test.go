@@ -99,14 +99,7 @@ func TestNoiseStatisticsSurviveSnapshot(t *testing.T) {
 		resolve(e, a, at+10*time.Minute)
 		at += time.Hour
 	}
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := New(Config{}, boutique())
-	if err := r.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
+	r := restoredCopy(t, e)
 	for _, eng := range []*Engine{e, r} {
 		send(eng, al("ServiceDown", "payment"), at, at)
 		send(eng, al("CertificateExpiringSoon", "payment"), at+20*time.Second, at+20*time.Second)
@@ -317,14 +310,7 @@ func TestTentativeNoiseCountsTheFaultItStarted(t *testing.T) {
 	if a, b := incidentWith(t, e, "PodOOMKilled", "payment", since), incidentWith(t, e, "UpstreamErrorRate", "checkout", since); a.ID == b.ID {
 		t.Fatalf("tentative noise attracted the caller's errors: %s", dump(a))
 	}
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := New(Config{}, boutique())
-	if err := r.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
+	r := restoredCopy(t, e)
 	for _, eng := range []*Engine{e, r} {
 		resolve(eng, oom, at+3*time.Minute)
 		if n := nameInfo(eng, "PodOOMKilled"); n.Noise || n.Episodes != 4 || n.WithCompany != 1 {

@@ -93,14 +93,7 @@ func TestSymptomStaysWhenItsOwnRootRecoveredToo(t *testing.T) {
 // nothing: pending rechecks are part of the snapshot.
 func TestRecheckSurvivesSnapshot(t *testing.T) {
 	e, pay, _, sym := recoveryScenario(t, Config{}, 0)
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := New(Config{}, boutique())
-	if err := r.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
+	r := restoredCopy(t, e)
 	r.Advance(t0.Add(14 * time.Minute))
 	if inc := incidentOf(r, sym.Labels.Fingerprint()); inc == nil || inc.ID != incidentOf(r, pay.Labels.Fingerprint()).ID {
 		t.Fatalf("restored engine did not move the symptom: %s", dump(r.All()))
