@@ -27,7 +27,7 @@ type recheck struct {
 
 // queueRecheck schedules a look at rec, which resolved at at in from.
 func (e *Engine) queueRecheck(rec *alertRec, from *incident, at time.Time) {
-	if !*e.cfg.MoveOnRecovery || !e.movable(rec, from) {
+	if _, ok := e.movable(rec, from); !ok || !*e.cfg.MoveOnRecovery {
 		return
 	}
 	r := recheck{fp: rec.fp, from: from, resolved: at, due: at.Add(time.Duration(e.cfg.Window) / 2)}
@@ -51,29 +51,37 @@ func (e *Engine) runRechecks(t time.Time) {
 }
 
 // movable reports whether rec is a symptom on a caller of from's root
-// cause that joined from by topology, once (a member that opened the
-// incident or has a history in it stays).
-func (e *Engine) movable(rec *alertRec, from *incident) bool {
+// cause that joined from by topology (and since only came back to it
+// while it was open): a member that opened the incident, or joined it
+// for another reason, stays.
+// It also reports when the symptom began: its current episode's start or
+// when it first joined from, whichever is earlier.
+func (e *Engine) movable(rec *alertRec, from *incident) (time.Time, bool) {
 	root := from.RootCause.Service
 	if rec.noise || rec.service == "" || root == "" || root == rec.service || len(e.topo.DependsOn) == 0 || !e.isSymptom(rec) {
-		return false
+		return time.Time{}, false
 	}
-	n := 0
+	began, n := rec.episodeStart, 0
 	for _, m := range from.Members {
-		if m.Fingerprint == rec.fp {
-			if m.Reason.Kind != model.ReasonTopology {
-				return false
-			}
-			n++
+		if m.Fingerprint != rec.fp {
+			continue
 		}
+		if k := m.Reason.Kind; n == 0 && k != model.ReasonTopology || n > 0 && k != model.ReasonFlap {
+			return time.Time{}, false
+		}
+		if n == 0 && m.JoinedAt.Before(began) {
+			began = m.JoinedAt
+		}
+		n++
 	}
-	return n == 1
+	return began, n > 0
 }
 
 // recoveredWith returns the incident that rec, which resolved at r in
 // from, should move to, or nil.
 func (e *Engine) recoveredWith(rec *alertRec, from *incident, r time.Time) *incident {
-	if !e.movable(rec, from) {
+	began, ok := e.movable(rec, from)
+	if !ok {
 		return nil
 	}
 	d := time.Duration(e.cfg.Window) / 2
@@ -95,7 +103,7 @@ func (e *Engine) recoveredWith(rec *alertRec, from *incident, r time.Time) *inci
 				continue
 			}
 			// The other fault must have been failing when the symptom began.
-			if _, ok := e.closest(rec.episodeStart, inc.evidence["c:"+dep]); !ok {
+			if _, ok := e.closest(began, inc.evidence["c:"+dep]); !ok {
 				continue
 			}
 			gap, ok := around(e.rootRecovered(inc))

@@ -108,3 +108,30 @@ func TestMoveOnRecoveryCanBeTurnedOff(t *testing.T) {
 		t.Fatalf("moved although move_on_recovery is off: %s", dump(e.All()))
 	}
 }
+
+// A symptom that came back to its incident while it was open moves with
+// its whole history.
+func TestFlappingSymptomMovesWhole(t *testing.T) {
+	e := New(Config{}, boutique())
+	pay, mail, sym := al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
+	fireLong(e, pay, 0)
+	fireLong(e, mail, time.Minute)
+	fireLong(e, sym, 90*time.Second)
+	resolve(e, sym, 5*time.Minute)
+	fireLong(e, sym, 5*time.Minute+30*time.Second)
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); len(inc.Members) != 3 || inc.Members[2].Reason.Kind != model.ReasonFlap {
+		t.Fatalf("setup: the symptom should have come back to email's incident: %s", dump(inc))
+	}
+	resolve(e, pay, 10*time.Minute)
+	resolve(e, sym, 10*time.Minute+40*time.Second)
+	e.Advance(t0.Add(14 * time.Minute))
+	inc := incidentOf(e, sym.Labels.Fingerprint())
+	if inc.ID != incidentOf(e, pay.Labels.Fingerprint()).ID || e.Stats().Moved != 1 {
+		t.Fatalf("the symptom should be in payment's incident: %s", dump(e.All()))
+	}
+	for _, m := range incidentOf(e, mail.Labels.Fingerprint()).Members {
+		if m.Fingerprint == sym.Labels.Fingerprint() {
+			t.Fatalf("part of its history stayed behind: %s", dump(e.All()))
+		}
+	}
+}
