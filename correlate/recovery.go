@@ -50,15 +50,15 @@ func (e *Engine) runRechecks(t time.Time) {
 	}
 }
 
-// movable reports whether rec is a symptom on a caller of from's root
-// cause that joined from by topology (and since only came back to it
-// while it was open): a member that opened the incident, or joined it
-// for another reason, stays.
-// It also reports when the symptom began: its current episode's start or
-// when it first joined from, whichever is earlier.
+// movable reports whether rec is a symptom (on the root-cause service of
+// from or on a caller) that joined from by topology, and since only came
+// back to it while it was open: a member that opened the incident, or
+// joined it for another reason, stays. It also reports when the symptom
+// began: its current episode's start or when it first joined from,
+// whichever is earlier.
 func (e *Engine) movable(rec *alertRec, from *incident) (time.Time, bool) {
 	root := from.RootCause.Service
-	if rec.noise || rec.service == "" || root == "" || root == rec.service || len(e.topo.DependsOn) == 0 || !e.isSymptom(rec) {
+	if rec.noise || rec.service == "" || root == "" || len(e.topo.DependsOn) == 0 || !e.isSymptom(rec) {
 		return time.Time{}, false
 	}
 	began, n := rec.episodeStart, 0

@@ -135,3 +135,22 @@ func TestFlappingSymptomMovesWhole(t *testing.T) {
 		}
 	}
 }
+
+// A symptom on the root-cause service itself moves too when it recovers
+// with a failing dependency while that service's own alert goes on.
+func TestSymptomOnTheRootServiceMoves(t *testing.T) {
+	e := New(Config{}, boutique())
+	cat, cert, sym := al("CatalogPodCrashLooping", "catalog"), al("CertificateAbsent", "frontend"), al("FrontendHighErrorRate", "frontend")
+	fireLong(e, cat, 0)
+	fireLong(e, cert, 50*time.Second)
+	fireLong(e, sym, 60*time.Second)
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.RootCause.Service != "frontend" {
+		t.Fatalf("setup: the symptom should first join frontend's incident: %s", dump(e.All()))
+	}
+	resolve(e, cat, 10*time.Minute)
+	resolve(e, sym, 10*time.Minute+30*time.Second)
+	e.Advance(t0.Add(14 * time.Minute))
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.ID != incidentOf(e, cat.Labels.Fingerprint()).ID {
+		t.Fatalf("the symptom should be in catalog's incident: %s", dump(e.All()))
+	}
+}
