@@ -824,9 +824,14 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 // aggregate folds rec into the incident's summary (see incAgg).
 func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
 	a := &inc.agg
+	// Each map on its own: a restored snapshot omits the empty ones.
 	if a.Svc == nil {
 		a.Svc = map[string]svcAgg{}
+	}
+	if a.HostSvcs == nil {
 		a.HostSvcs = map[string]map[string]bool{}
+	}
+	if a.HostCount == nil {
 		a.HostCount = map[string]int{}
 	}
 	if a.Earliest.Start.IsZero() || rec.episodeStart.Before(a.Earliest.Start) {

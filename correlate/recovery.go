@@ -192,7 +192,9 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 			continue
 		}
 		key := l + "=" + v
-		a.HostCount[key]--
+		if a.HostCount[key] > 0 {
+			a.HostCount[key]--
+		}
 		if first == nil || first.alert.Labels[l] != v {
 			delete(a.HostSvcs[key], rec.service)
 		}
