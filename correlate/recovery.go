@@ -116,13 +116,14 @@ func (e *Engine) recoveredWith(rec *alertRec, from *incident, r time.Time) *inci
 }
 
 // rootRecovered reports when the alerts on inc's root-cause service all
-// resolved, and false while one of them is firing.
+// resolved, and false while one of them is firing. An alert that fired
+// again in another incident since tells nothing about this one.
 func (e *Engine) rootRecovered(inc *incident) (time.Time, bool) {
 	root := inc.RootCause.Service
 	var end time.Time
 	seen := false
 	for _, rec := range inc.members {
-		if rec.service != root || rec.noise {
+		if rec.service != root || rec.noise || rec.inc != inc {
 			continue
 		}
 		if rec.status == model.StatusFiring {

@@ -189,13 +189,21 @@ func (e *Engine) Restore(data []byte) error {
 		e.alerts[rec.fp] = rec
 		if inc := e.incs[sa.Incident]; inc != nil {
 			rec.inc = inc
-			inc.members[rec.fp] = rec
-			for _, tok := range e.tokens(rec) {
-				inc.tokens[tok] = struct{}{}
-			}
 		}
 		if rec.status == model.StatusFiring {
 			e.pushExpiry(rec)
+		}
+	}
+	// An incident's members are every alert that joined it, including
+	// those that fired again later in another incident.
+	for _, inc := range e.order {
+		for _, m := range inc.Members {
+			if rec := e.alerts[m.Fingerprint]; rec != nil && inc.members[rec.fp] == nil {
+				inc.members[rec.fp] = rec
+				for _, tok := range e.tokens(rec) {
+					inc.tokens[tok] = struct{}{}
+				}
+			}
 		}
 	}
 	for _, inc := range e.order {
