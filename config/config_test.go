@@ -61,3 +61,27 @@ func TestErrorsNameTheLine(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: any bytes give a config or an error that names the problem,
+// never a panic; an accepted config validates.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", "listen: 127.0.0.1:9093\n", "correlate:\n  window: 5m\n  group_by: [alertname]\n",
+		"topology:\n  label: service\n  depends_on:\n    a: [b]\n", "correlate:\n  window: -1s\n",
+		"kafka:\n  brokers: [127.0.0.1:9092]\n  topic: alerts\n", "a: [", "correlate: 3\n", "\t", "topology:\n  depends_on:\n    a: b\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatalf("%q: empty error", data)
+			}
+			return
+		}
+		if c == nil {
+			t.Fatalf("%q: nil config without error", data)
+		}
+	})
+}
