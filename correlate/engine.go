@@ -1185,9 +1185,26 @@ func (e *Engine) gc() {
 		e.order[i] = nil
 	}
 	e.order = keep
+	// An alert that fired again in another incident is still a member of
+	// the earlier ones: it stays while any of them does (a snapshot holds
+	// members only through the alerts).
+	var held map[*alertRec]bool
 	for fp, rec := range e.alerts {
-		if rec.status == model.StatusResolved && rec.lastSeen.Before(cutoff) && (rec.inc == nil || e.incs[rec.inc.ID] != rec.inc) {
-			delete(e.alerts, fp)
+		if rec.inc != nil && e.incs[rec.inc.ID] != rec.inc {
+			rec.inc = nil // collected: as a snapshot would have it
+		}
+		if rec.status == model.StatusResolved && rec.lastSeen.Before(cutoff) && rec.inc == nil {
+			if held == nil {
+				held = map[*alertRec]bool{}
+				for _, inc := range e.order {
+					for _, m := range inc.members {
+						held[m] = true
+					}
+				}
+			}
+			if !held[rec] {
+				delete(e.alerts, fp)
+			}
 		}
 	}
 	for k, list := range e.byService {
