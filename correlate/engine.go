@@ -999,9 +999,8 @@ func (e *Engine) merge(dst, src *incident, why model.Reason, at time.Time) {
 		e.addMember(dst, rec, r, at)
 	}
 	src.Members = src.Members[:0]
-	for fp := range src.members {
-		delete(src.members, fp)
-	}
+	clear(src.members)
+	clear(src.tokens) // as a restart rebuilds them: from no members
 	if src.OpenedAt.Before(dst.OpenedAt) {
 		dst.OpenedAt = src.OpenedAt
 	}

@@ -141,6 +141,13 @@ func (e *Engine) move(rec *alertRec, from, to *incident, at time.Time) {
 	delete(from.members, rec.fp)
 	from.Members = slices.DeleteFunc(from.Members, func(m model.Member) bool { return m.Fingerprint == rec.fp })
 	e.unaggregate(from, rec)
+	// Its words leave with it, as a restart rebuilds them from the members.
+	clear(from.tokens)
+	for _, m := range from.members {
+		for _, tok := range e.tokens(m) {
+			from.tokens[tok] = struct{}{}
+		}
+	}
 	for _, k := range []string{"s:", "y:", "c:"} {
 		l := from.evidence[k+rec.service]
 		if i := slices.IndexFunc(l, rec.episodeStart.Equal); i >= 0 {

@@ -58,6 +58,12 @@ type snapshot struct {
 	ByGroup   map[string]string    `json:"byGroup"` // hex(group key) -> incident
 	Names     map[string]*nameStat `json:"names,omitempty"`
 	Rechecks  []snapRecheck        `json:"rechecks,omitempty"`
+	// The indexes as they are: an incident stays findable by what its
+	// members showed until gc prunes it, and by what a member that left
+	// showed; only the keys of a member that reopened it come back.
+	ByService map[string][]string `json:"byService,omitempty"`
+	ByInfra   map[string][]string `json:"byInfra,omitempty"`
+	BySig     map[string][]string `json:"bySig,omitempty"`
 }
 
 type snapRecheck struct {
@@ -128,7 +134,38 @@ func (e *Engine) Capture() *Captured {
 			s.ByGroup[fmt.Sprintf("%x", k)] = inc.ID
 		}
 	}
+	s.ByService, s.ByInfra, s.BySig = e.captureIndex(e.byService), e.captureIndex(e.byInfra), e.captureIndex(e.bySig)
 	return &Captured{s: s}
+}
+
+// captureIndex lists the live incidents of each key of an index, in order.
+func (e *Engine) captureIndex(idx map[string][]*incident) map[string][]string {
+	out := make(map[string][]string, len(idx))
+	for k, list := range idx {
+		ids := make([]string, 0, len(list))
+		for _, inc := range list {
+			if e.incs[inc.ID] == inc {
+				ids = append(ids, inc.ID)
+			}
+		}
+		if len(ids) > 0 {
+			out[k] = ids
+		}
+	}
+	return out
+}
+
+// restoreIndex rebuilds an index captured by captureIndex.
+func (e *Engine) restoreIndex(saved map[string][]string) map[string][]*incident {
+	idx := make(map[string][]*incident, len(saved))
+	for k, ids := range saved {
+		for _, id := range ids {
+			if inc := e.incs[id]; inc != nil {
+				idx[k] = append(idx[k], inc)
+			}
+		}
+	}
+	return idx
 }
 
 // clone returns a deep copy of the aggregate.
@@ -206,13 +243,17 @@ func (e *Engine) Restore(data []byte) error {
 			}
 		}
 	}
-	for _, inc := range e.order {
-		if inc.Status == model.IncidentResolved && inc.ResolvedAt.Before(e.indexedSince()) {
-			continue
-		}
-		for _, m := range inc.Members {
-			if rec := inc.members[m.Fingerprint]; rec != nil {
-				e.index(inc, rec)
+	if s.ByService != nil || s.ByInfra != nil {
+		e.byService, e.byInfra = e.restoreIndex(s.ByService), e.restoreIndex(s.ByInfra)
+	} else { // a snapshot of an earlier version: derive them
+		for _, inc := range e.order {
+			if inc.Status == model.IncidentResolved && inc.ResolvedAt.Before(e.indexedSince()) {
+				continue
+			}
+			for _, m := range inc.Members {
+				if rec := inc.members[m.Fingerprint]; rec != nil {
+					e.index(inc, rec)
+				}
 			}
 		}
 	}
@@ -226,9 +267,13 @@ func (e *Engine) Restore(data []byte) error {
 			e.byGroup[k] = inc
 		}
 	}
-	for _, inc := range e.order {
-		if inc.Signature != "" {
-			e.bySig[inc.Signature] = append(e.bySig[inc.Signature], inc)
+	if s.BySig != nil {
+		e.bySig = e.restoreIndex(s.BySig)
+	} else {
+		for _, inc := range e.order {
+			if inc.Signature != "" {
+				e.bySig[inc.Signature] = append(e.bySig[inc.Signature], inc)
+			}
 		}
 	}
 	for _, p := range s.Problems {
