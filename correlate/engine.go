@@ -41,6 +41,7 @@ type alertRec struct {
 	gkey         string    // group key (see groupKey), if hasGkey
 	hasGkey      bool
 	tokens       []string
+	oldWords     bool // tokens come from a summary that has changed since
 	noise        bool // this episode is background noise (see noise.go)
 	probe        bool // ... tentatively: count it as its incident resolves
 }
@@ -246,6 +247,9 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 		e.alerts[fp] = rec
 	} else {
 		e.stats.Deduplicated++
+		if rec.tokens != nil && !rec.oldWords && a.Summary() != rec.alert.Summary() {
+			rec.oldWords = true // a snapshot keeps the words (see Engine.tokens)
+		}
 		rec.alert.Annotations = a.Annotations
 		rec.alert.GeneratorURL = a.GeneratorURL
 	}

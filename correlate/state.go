@@ -28,6 +28,9 @@ type snapAlert struct {
 	Incident     string            `json:"incident,omitempty"`
 	Noise        bool              `json:"noise,omitempty"`
 	Probe        bool              `json:"probe,omitempty"`
+	// Tokens: the words read from the first notification, when a later
+	// one changed the summary (see Engine.tokens).
+	Tokens []string `json:"tokens,omitempty"`
 }
 
 type snapIncident struct {
@@ -118,6 +121,9 @@ func (e *Engine) Capture() *Captured {
 			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
+		}
+		if rec.oldWords {
+			sa.Tokens = rec.tokens // never changed in place: shared
 		}
 		s.Alerts = append(s.Alerts, sa)
 	}
@@ -223,6 +229,9 @@ func (e *Engine) Restore(data []byte) error {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
 			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe}
 		e.initRec(rec)
+		if sa.Tokens != nil {
+			rec.tokens, rec.oldWords = sa.Tokens, true
+		}
 		e.alerts[rec.fp] = rec
 		if inc := e.incs[sa.Incident]; inc != nil {
 			rec.inc = inc
