@@ -232,6 +232,15 @@ func (e *Engine) Advance(t time.Time) {
 	}
 }
 
+// Due reports whether Advance(t) would do anything but move the clock:
+// an alert expires, a recheck is due or gc runs.
+func (e *Engine) Due(t time.Time) bool {
+	if t.Before(e.now) {
+		return false
+	}
+	return len(e.expiry) > 0 && !e.expiry[0].at.After(t) || len(e.rechecks) > 0 && !e.rechecks[0].due.After(t) || t.Sub(e.lastGC) > time.Hour
+}
+
 func (e *Engine) ingest(a *model.Alert, at time.Time) {
 	e.stats.Alerts++
 	fp := a.Labels.Fingerprint()
