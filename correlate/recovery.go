@@ -58,7 +58,7 @@ func (e *Engine) runRechecks(t time.Time) {
 // whichever is earlier.
 func (e *Engine) movable(rec *alertRec, from *incident) (time.Time, bool) {
 	root := from.RootCause.Service
-	if rec.noise || rec.service == "" || root == "" || len(e.topo.DependsOn) == 0 || !e.isSymptom(rec) {
+	if rec.noise || rec.service == "" || root == "" || from.manual || len(e.topo.DependsOn) == 0 || !e.isSymptom(rec) {
 		return time.Time{}, false
 	}
 	began, n := rec.episodeStart, 0
@@ -99,7 +99,7 @@ func (e *Engine) recoveredWith(rec *alertRec, from *incident, r time.Time) *inci
 			continue
 		}
 		for _, inc := range e.byService[dep] {
-			if inc == from || e.incs[inc.ID] != inc || inc.RootCause.Service != dep || e.noiseSeeded(inc) {
+			if inc == from || e.incs[inc.ID] != inc || inc.RootCause.Service != dep || e.noiseSeeded(inc) || inc.manual {
 				continue
 			}
 			// The other fault must have been failing when the symptom began.

@@ -154,3 +154,23 @@ func TestSymptomOnTheRootServiceMoves(t *testing.T) {
 		t.Fatalf("the symptom should be in catalog's incident: %s", dump(e.All()))
 	}
 }
+
+// What an agent resolved by hand stays as they left it: no symptom moves
+// into it.
+func TestNoMoveIntoAnIncidentResolvedByHand(t *testing.T) {
+	e := New(Config{}, boutique())
+	pay, mail, sym := al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
+	fireLong(e, pay, 0)
+	fireLong(e, mail, time.Minute)
+	fireLong(e, sym, 90*time.Second)
+	id := incidentOf(e, pay.Labels.Fingerprint()).ID
+	if err := e.ApplyAction(&model.Action{At: t0.Add(9 * time.Minute), Kind: model.ActionResolve, Incident: id, Actor: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	resolve(e, pay, 10*time.Minute)
+	resolve(e, sym, 10*time.Minute+40*time.Second)
+	e.Advance(t0.Add(14 * time.Minute))
+	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc.ID != incidentOf(e, mail.Labels.Fingerprint()).ID || e.Stats().Moved != 0 {
+		t.Fatalf("moved into an incident resolved by hand: %s", dump(e.All()))
+	}
+}
