@@ -66,6 +66,7 @@ type Pipeline struct {
 	m         *metrics
 	log       *slog.Logger
 	ready     bool
+	exported  time.Time // what the acknowledging exporters delivered (resync.go)
 }
 
 // Open opens the journal under opts.DataDir, restores the engine from the
@@ -105,6 +106,10 @@ func Open(opts Options, exporters ...Exporter) (*Pipeline, error) {
 	}
 	p.j = j
 	if err := p.recover(); err != nil {
+		j.Close()
+		return nil, err
+	}
+	if err := p.initExported(); err != nil {
 		j.Close()
 		return nil, err
 	}
@@ -242,6 +247,7 @@ func (p *Pipeline) tickLoop() {
 	for {
 		select {
 		case <-t.C:
+			p.noteExported()
 			// The clock moves through the journal (an empty batch), so that
 			// a replay sees it between the same batches as the live engine
 			// did; only when it changes something.

@@ -90,6 +90,10 @@ func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) e
 	return nil
 }
 
+// Delivered implements pipeline.Acknowledger for the exporters after the
+// stage.
+func (s *classifyStage) Delivered() (time.Time, bool) { return pipeline.EarliestDelivered(s.next) }
+
 // Classify returns the classification of an incident for the API: the
 // agent's decision if there is one, else the classifier's.
 func (s *classifyStage) Classify(inc *model.Incident, alerts []model.AlertState) classify.Result {

@@ -126,6 +126,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return err
 	}
 	stage.p = p
+	p.Resync() // events a crash kept from the exporters
 	stopConsumer := func() {}
 	if cfg.Kafka.Enabled() {
 		consumer, err := kafka.Start(ctx, cfg.Kafka, ingest.NewDecoder(cfg.Ingest), p, p, reg, log)

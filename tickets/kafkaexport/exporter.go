@@ -56,6 +56,14 @@
 // the incident's next event carries its full state, and
 // GET /api/v1/incidents is the source of truth. Close flushes the queue
 // (waiting up to 10 s).
+//
+// What Kafka acknowledged is kept in the data directory (file "exported",
+// the event time of the last event published). After a crash, `sift
+// serve` sends the current state of every incident that changed after
+// it (or up to one correlation window before it) again: "opened" for an
+// incident opened since, "resolved" for one resolved since, "updated"
+// otherwise. So an event queued but not yet published when the process
+// died is not lost; a consumer may see an incident's state twice.
 package kafkaexport
 
 import (
@@ -65,6 +73,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -108,7 +117,8 @@ type Exporter struct {
 	dropped   prometheus.Counter
 	retries   prometheus.Counter
 
-	q         chan []kafkago.Message
+	q         chan queued
+	delivered atomic.Pointer[time.Time] // event time of the last event delivered
 	ctx       context.Context
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -144,7 +154,7 @@ func New(cfg kafka.Config, reg prometheus.Registerer, log *slog.Logger) (*Export
 			Help: "Incident events dropped because Kafka was unreachable until the queue was full.", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "sift_kafka_incident_produce_retries_total",
 			Help: "Failed produce attempts to the incidents topic (retried).", ConstLabels: prometheus.Labels{"topic": cfg.IncidentsTopic}}),
-		q:         make(chan []kafkago.Message, QueueSize),
+		q:         make(chan queued, QueueSize),
 		done:      make(chan struct{}),
 		closeWait: 10 * time.Second,
 	}
@@ -154,6 +164,23 @@ func New(cfg kafka.Config, reg prometheus.Registerer, log *slog.Logger) (*Export
 	}
 	go e.loop()
 	return e, nil
+}
+
+// queued is one Export call's messages and the event time of its last
+// event.
+type queued struct {
+	msgs []kafkago.Message
+	last time.Time
+}
+
+// Delivered implements pipeline.Acknowledger: the event time of the last
+// event Kafka acknowledged (every event queued before it was published or
+// dropped); the zero time before the first.
+func (e *Exporter) Delivered() (time.Time, bool) {
+	if t := e.delivered.Load(); t != nil {
+		return *t, true
+	}
+	return time.Time{}, true
 }
 
 // Encode returns the message for one event.
@@ -182,7 +209,11 @@ func Encode(ev model.IncidentEvent) (kafkago.Message, error) {
 func (e *Exporter) Export(ctx context.Context, events []model.IncidentEvent) error {
 	msgs := make([]kafkago.Message, 0, len(events))
 	var encErr error
+	var last time.Time
 	for _, ev := range events {
+		if ev.At.After(last) {
+			last = ev.At
+		}
 		m, err := Encode(ev)
 		if err != nil {
 			e.failed.Inc()
@@ -201,7 +232,7 @@ func (e *Exporter) Export(ctx context.Context, events []model.IncidentEvent) err
 		return errors.Join(errors.New("kafkaexport: exporter closed"), encErr)
 	}
 	select {
-	case e.q <- msgs:
+	case e.q <- queued{msgs: msgs, last: last}:
 		return encErr
 	default:
 		e.dropped.Add(float64(len(msgs)))
@@ -211,13 +242,18 @@ func (e *Exporter) Export(ctx context.Context, events []model.IncidentEvent) err
 
 func (e *Exporter) loop() {
 	defer close(e.done)
-	for msgs := range e.q {
+	for b := range e.q {
+		msgs := b.msgs
 		backoff := 100 * time.Millisecond
 		for {
 			err := e.w.WriteMessages(e.ctx, msgs...)
 			if err == nil {
 				for _, m := range msgs {
 					e.published.WithLabelValues(eventType(m)).Inc()
+				}
+				if last, _ := e.Delivered(); b.last.After(last) {
+					last = b.last
+					e.delivered.Store(&last)
 				}
 				break
 			}

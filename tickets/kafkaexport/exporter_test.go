@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +55,8 @@ func TestIncidentsTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer exp.Close()
-	p, err := pipeline.Open(pipeline.Options{DataDir: t.TempDir(), Logger: quiet(), Registerer: reg}, exp)
+	dataDir := t.TempDir()
+	p, err := pipeline.Open(pipeline.Options{DataDir: dataDir, Logger: quiet(), Registerer: reg}, exp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +134,7 @@ func TestIncidentsTopic(t *testing.T) {
 	defer cancel()
 	types := map[string][]string{} // incident id -> event types in order
 	resolved := 0
+	var latest time.Time
 	for resolved < len(incidents) {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -154,6 +158,9 @@ func TestIncidentsTopic(t *testing.T) {
 			t.Errorf("headers %v do not match event %s of %s", hdr, ev.Type, ev.Incident.ID)
 		}
 		types[ev.Incident.ID] = append(types[ev.Incident.ID], ev.Type)
+		if ev.At.After(latest) {
+			latest = ev.At
+		}
 		switch ev.Type {
 		case model.EventResolved:
 			resolved++
@@ -180,6 +187,15 @@ func TestIncidentsTopic(t *testing.T) {
 		t.Errorf("incident %s: events %v, want a classified event", target, types[target])
 	}
 	t.Logf("%d incidents; events: %v", len(incidents), types)
+
+	// What Kafka acknowledged is the pipeline's mark for a resync after a
+	// crash, and reaches the data directory.
+	waitFor(t, 10*time.Second, "delivered mark", func() bool { d, ok := exp.Delivered(); return ok && d.Equal(latest) })
+	waitFor(t, 10*time.Second, "mark on disk", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dataDir, "exported"))
+		m, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+		return err == nil && m.Equal(latest)
+	})
 
 	var published float64
 	mfs, _ := reg.Gather()
