@@ -87,7 +87,8 @@ func firstDiff(a, b []byte) string {
 // is snapshotted and restored every `every` steps (the snapshot captured
 // `lag` steps before it is encoded, as the pipeline does), and requires
 // that both show the same thing at every restart and at the end.
-func runDifferential(t *testing.T, cfg correlate.Config, topo correlate.Topology, steps []step, every, lag int) {
+// It returns the uninterrupted engine's statistics.
+func runDifferential(t *testing.T, cfg correlate.Config, topo correlate.Topology, steps []step, every, lag int) correlate.Stats {
 	t.Helper()
 	apply := func(e *correlate.Engine, s step) {
 		switch {
@@ -141,6 +142,7 @@ func runDifferential(t *testing.T, cfg correlate.Config, topo correlate.Topology
 	if restarts < 3 {
 		t.Fatalf("only %d restarts", restarts)
 	}
+	return straight.Stats()
 }
 
 // withActivity interleaves clock ticks and agent actions with the batches.
@@ -184,13 +186,24 @@ func TestDifferentialRestarts(t *testing.T) {
 		{name: "gc", storm: storm.Config{Seed: 15, Duration: 10 * time.Hour}, cfg: correlate.Config{Retention: correlate.Duration(40 * time.Minute)},
 			actions: true, every: 300, lag: 3},
 	}
+	var noise, moved uint64
+	defer func() {
+		// The storms exercise what lives across restarts: learned noise
+		// and pending rechecks that move symptoms.
+		if !t.Failed() && (noise == 0 || moved == 0) {
+			t.Errorf("the storms do not exercise noise learning (%d episodes) and recovery moves (%d)", noise, moved)
+		}
+	}()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := c.storm.WithDefaults()
 			batches, topo := stormBatches(t, cfg)
 			ccfg := c.cfg
 			ccfg.GroupBy, ccfg.InfraLabels = []string{"alertname", "service"}, []string{"host"}
-			runDifferential(t, ccfg, topo, withActivity(batches, c.storm.Seed, c.actions), c.every, c.lag)
+			st := runDifferential(t, ccfg, topo, withActivity(batches, c.storm.Seed, c.actions), c.every, c.lag)
+			t.Logf("%d batches, stats %+v", len(batches), st)
+			noise += st.NoiseEpisodes
+			moved += st.Moved
 		})
 	}
 }

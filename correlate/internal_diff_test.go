@@ -138,14 +138,7 @@ func TestInternalStateSurvivesRestore(t *testing.T) {
 			if n%193 != 0 {
 				continue
 			}
-			snap, err := e.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := New(e.cfg, e.topo)
-			if err := r.Restore(snap); err != nil {
-				t.Fatal(err)
-			}
+			r := restoredCopy(t, e)
 			a, b := internalView(e), internalView(r)
 			var keys []string
 			for k := range a {

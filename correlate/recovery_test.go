@@ -28,18 +28,25 @@ func incidentOf(e *Engine, fp model.Fingerprint) *model.Incident {
 }
 
 // Two faults under checkout start a minute apart; checkout's errors join
-// the later one (closer in time), but they stop when payment recovers,
-// while email is still down: they were payment's.
-func recoveryScenario(t *testing.T, cfg Config, emailRecovers time.Duration) (*Engine, model.Alert, model.Alert, model.Alert) {
+// the later one (closer in time).
+func twoFaults(t *testing.T, cfg Config) (e *Engine, pay, mail, sym model.Alert) {
 	t.Helper()
-	e := New(cfg, boutique())
-	pay, mail, sym := al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
+	e = New(cfg, boutique())
+	pay, mail, sym = al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
 	fireLong(e, pay, 0)
 	fireLong(e, mail, time.Minute)
 	fireLong(e, sym, 90*time.Second)
 	if inc := incidentOf(e, sym.Labels.Fingerprint()); inc == nil || inc.RootCause.Service != "email" {
 		t.Fatalf("setup: the symptom should first join email's incident: %s", dump(e.All()))
 	}
+	return e, pay, mail, sym
+}
+
+// ... but they stop when payment recovers, while email is still down
+// (unless emailRecovers): they were payment's.
+func recoveryScenario(t *testing.T, cfg Config, emailRecovers time.Duration) (*Engine, model.Alert, model.Alert, model.Alert) {
+	t.Helper()
+	e, pay, mail, sym := twoFaults(t, cfg)
 	resolve(e, pay, 10*time.Minute)
 	resolve(e, sym, 10*time.Minute+40*time.Second)
 	if emailRecovers > 0 {
@@ -112,11 +119,7 @@ func TestMoveOnRecoveryCanBeTurnedOff(t *testing.T) {
 // A symptom that came back to its incident while it was open moves with
 // its whole history.
 func TestFlappingSymptomMovesWhole(t *testing.T) {
-	e := New(Config{}, boutique())
-	pay, mail, sym := al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
-	fireLong(e, pay, 0)
-	fireLong(e, mail, time.Minute)
-	fireLong(e, sym, 90*time.Second)
+	e, pay, mail, sym := twoFaults(t, Config{})
 	resolve(e, sym, 5*time.Minute)
 	fireLong(e, sym, 5*time.Minute+30*time.Second)
 	if inc := incidentOf(e, sym.Labels.Fingerprint()); len(inc.Members) != 3 || inc.Members[2].Reason.Kind != model.ReasonFlap {
@@ -158,11 +161,7 @@ func TestSymptomOnTheRootServiceMoves(t *testing.T) {
 // What an agent resolved by hand stays as they left it: no symptom moves
 // into it.
 func TestNoMoveIntoAnIncidentResolvedByHand(t *testing.T) {
-	e := New(Config{}, boutique())
-	pay, mail, sym := al("PaymentCrashLooping", "payment"), al("EmailServiceDown", "email"), al("CheckoutHighErrorRate", "checkout")
-	fireLong(e, pay, 0)
-	fireLong(e, mail, time.Minute)
-	fireLong(e, sym, 90*time.Second)
+	e, pay, mail, sym := twoFaults(t, Config{})
 	id := incidentOf(e, pay.Labels.Fingerprint()).ID
 	if err := e.ApplyAction(&model.Action{At: t0.Add(9 * time.Minute), Kind: model.ActionResolve, Incident: id, Actor: "ana"}); err != nil {
 		t.Fatal(err)

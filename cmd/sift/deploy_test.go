@@ -82,21 +82,7 @@ func TestDeployAlertmanagerForwardsToSift(t *testing.T) {
 	if code, body, err := postJSON(am+"/api/v2/alerts", alert); err != nil || code != 200 {
 		t.Fatalf("POST to Alertmanager: %d %s %v", code, body, err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		var list struct {
-			Incidents []struct {
-				Title     string `json:"title"`
-				RootCause string `json:"rootCause"`
-			} `json:"incidents"`
-		}
-		getJSON(t, p.url+"/api/v1/incidents", &list)
-		for _, inc := range list.Incidents {
-			if strings.Contains(inc.Title, "ForwardedByAlertmanager") && inc.RootCause == "checkout" {
-				return
-			}
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	t.Fatal("the alert did not reach Sift through Alertmanager within 60s")
+	waitIncident(t, p, 60*time.Second, func(title, root string) bool {
+		return strings.Contains(title, "ForwardedByAlertmanager") && root == "checkout"
+	})
 }

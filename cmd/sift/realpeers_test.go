@@ -27,24 +27,36 @@ func TestRealPrometheusAlertBecomesIncident(t *testing.T) {
         annotations:
           summary: always firing test alert for checkout
 `)
-	deadline := time.Now().Add(90 * time.Second)
+	inc := waitIncident(t, p, 90*time.Second, func(title, root string) bool { return true })
+	if inc.RootCause != "checkout" || !strings.Contains(inc.Title, "SiftE2EAlwaysFiring") {
+		t.Fatalf("incident from Prometheus = %+v", inc)
+	}
+}
+
+type listedIncident struct {
+	Title     string `json:"title"`
+	RootCause string `json:"rootCause"`
+}
+
+// waitIncident polls Sift's incident list until an incident matches, and
+// fails after within.
+func waitIncident(t *testing.T, p *proc, within time.Duration, match func(title, root string) bool) listedIncident {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		var list struct {
-			Incidents []struct {
-				Title     string `json:"title"`
-				RootCause string `json:"rootCause"`
-			} `json:"incidents"`
+			Incidents []listedIncident `json:"incidents"`
 		}
 		getJSON(t, p.url+"/api/v1/incidents", &list)
-		if len(list.Incidents) > 0 {
-			if list.Incidents[0].RootCause != "checkout" || !strings.Contains(list.Incidents[0].Title, "SiftE2EAlwaysFiring") {
-				t.Fatalf("incident from Prometheus = %+v", list.Incidents[0])
+		for _, inc := range list.Incidents {
+			if match(inc.Title, inc.RootCause) {
+				return inc
 			}
-			return
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 	}
-	t.Fatal("no incident from the real Prometheus within 90s")
+	t.Fatalf("no matching incident within %s", within)
+	return listedIncident{}
 }
 
 // amtool (Debian prometheus-alertmanager) adds an alert to Sift and finds
