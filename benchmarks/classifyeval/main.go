@@ -33,6 +33,7 @@ import (
 	"unsafe"
 
 	"github.com/sift-aiops/sift/benchmarks/internal/evalstats"
+	"github.com/sift-aiops/sift/benchmarks/internal/machine"
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/model"
@@ -268,16 +269,6 @@ func evaluate(train, test []rule, variants, k int, seed int64, withLabels bool, 
 	return out, nil
 }
 
-func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
-
 func main() {
 	shared := os.Getenv("SIFT_SHARED_DATA")
 	rulesPath := flag.String("rules", filepath.Join(shared, "alert-rules", "awesome-prometheus-alerts.yml"), "awesome-prometheus-alerts rules file")
@@ -340,8 +331,8 @@ func main() {
 		fmt.Printf("\n## %s\n\n%d train incidents, %d test incidents (%.1fs)\n\n", name, o.trainN, o.testN, time.Since(start).Seconds())
 		fmt.Println("| target | kNN accuracy | kNN macro-F1 | majority accuracy | majority macro-F1 |")
 		fmt.Println("|---|---|---|---|---|")
-		fmt.Printf("| team | %s | %s | %s | %s |\n", pct(o.teamKNN.acc), pct(o.teamKNN.macroF1), pct(o.teamBase.acc), pct(o.teamBase.macroF1))
-		fmt.Printf("| category | %s | %s | %s | %s |\n", pct(o.catKNN.acc), pct(o.catKNN.macroF1), pct(o.catBase.acc), pct(o.catBase.macroF1))
+		fmt.Printf("| team | %s | %s | %s | %s |\n", evalstats.Pct(o.teamKNN.acc), evalstats.Pct(o.teamKNN.macroF1), evalstats.Pct(o.teamBase.acc), evalstats.Pct(o.teamBase.macroF1))
+		fmt.Printf("| category | %s | %s | %s | %s |\n", evalstats.Pct(o.catKNN.acc), evalstats.Pct(o.catKNN.macroF1), evalstats.Pct(o.catBase.acc), evalstats.Pct(o.catBase.macroF1))
 		fmt.Print("\nTeam accuracy at confidence threshold (kNN decides only at or above it):\n\n")
 		fmt.Println("| threshold | coverage | accuracy on covered | incidents covered |")
 		fmt.Println("|---|---|---|---|")
@@ -466,7 +457,7 @@ func latency(rules []rule, n, queries, k int, threshold float64, seed int64, dir
 	sort.Slice(cpu, func(i, j int) bool { return cpu[i] < cpu[j] })
 	q := func(xs []time.Duration, p float64) time.Duration { return xs[int(p*float64(len(xs)-1))] }
 	fmt.Printf("Classify (routes + kNN vote + similar + matrix), %d incidents, wall clock: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (load average %s on %d cores)\n",
-		len(lat), ms(q(lat, 0.5)), ms(q(lat, 0.9)), ms(q(lat, 0.99)), ms(lat[len(lat)-1]), loadavg(), runtime.NumCPU())
+		len(lat), ms(q(lat, 0.5)), ms(q(lat, 0.9)), ms(q(lat, 0.99)), ms(lat[len(lat)-1]), machine.LoadAvgOr("?"), runtime.NumCPU())
 	fmt.Printf("Same, CPU time of the classifying thread: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		ms(q(cpu, 0.5)), ms(q(cpu, 0.9)), ms(q(cpu, 0.99)), ms(cpu[len(cpu)-1]))
 	fmt.Printf("Sanity on the same queries (rules are in this index; every 5th incident also has an alert of another rule): top neighbour's team right %.1f%%; kNN decided (confidence >= %.2f) %.1f%%, right on %.1f%% of those\n",

@@ -35,6 +35,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/sift-aiops/sift/benchmarks/internal/loadgen"
+	"github.com/sift-aiops/sift/benchmarks/internal/machine"
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/kafka"
@@ -222,7 +223,7 @@ loop:
 		FirstCommitSeconds: firstAt.Seconds(), CPUSeconds: cpu.Seconds(), AlertsPerCPUSecond: float64(st.Alerts) / cpu.Seconds(),
 		PeakRSSMiB: peakRSS() / (1 << 20), PeakHeapMiB: float64(peakHeap) / (1 << 20), BrokerCPUSeconds: bcpu.Seconds(), Consumed: st.Consumed, Committed: st.Committed, Appended: st.Alerts, Batches: st.Batches,
 		DeadLettered: st.DeadLettered, Skipped: st.Skipped, EngineAlerts: es.Alerts, Deduplicated: es.Deduplicated,
-		Known: known, Firing: firing, Incidents: incidents, Complete: ok && st.Committed >= uint64(msgs), LoadAvg: loadAvg(),
+		Known: known, Firing: firing, Incidents: incidents, Complete: ok && st.Committed >= uint64(msgs), LoadAvg: machine.LoadAvgOr(""),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Samples: samples,
 	}
 	if *jsonOut {
@@ -467,13 +468,4 @@ func peakRSS() float64 {
 		}
 	}
 	return 0
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -40,6 +40,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sift-aiops/sift/benchmarks/internal/machine"
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
@@ -416,8 +417,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			pct(r.aw[1], r.aw[0]), pct(r.aw[2], r.aw[0]),
 			pct(r.hw[1], r.hw[0]), pct(r.hw[2], r.hw[0]))
 	}
-	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Fprintf(&b, "\nLoad average at the end of the run (1, 5, 15 min): %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
+	if la, err := machine.LoadAvg(); err == nil {
+		fmt.Fprintf(&b, "\nLoad average at the end of the run (1, 5, 15 min): %s\n", la)
 	}
 	fmt.Fprintf(&b, "\nSearch latency over %d calls (limit 3, %d repetitions per query): p50 %s, p99 %s, max %s\n",
 		len(lat), *reps, q(0.50).Round(time.Microsecond), q(0.99).Round(time.Microsecond), q(1).Round(time.Microsecond))

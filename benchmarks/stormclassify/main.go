@@ -38,6 +38,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sift-aiops/sift/benchmarks/internal/evalstats"
+	"github.com/sift-aiops/sift/benchmarks/internal/machine"
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/config"
@@ -256,16 +257,6 @@ func score(truth, pred []string) scores {
 	return scores{acc, f1}
 }
 
-func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
-
 func teamCounts(s *scenario, only func(string) bool) string {
 	c := map[string]int{}
 	for _, inc := range s.incs {
@@ -333,7 +324,7 @@ func main() {
 		fail(err)
 	}
 	all := func(string) bool { return true }
-	fmt.Printf("# stormclassify (%s, load average %s, %d cores)\n\n", time.Now().UTC().Format(time.RFC3339), loadavg(), runtime.NumCPU())
+	fmt.Printf("# stormclassify (%s, load average %s, %d cores)\n\n", time.Now().UTC().Format(time.RFC3339), machine.LoadAvgOr("?"), runtime.NumCPU())
 	fmt.Printf("Scenarios: topology %s, %s each, default rates, rules %q; generated and replayed in %.1fs\n",
 		*topology, *dur, *rules, time.Since(t0).Seconds())
 	fmt.Printf("- train seed %d: %d notifications -> %d Sift incidents; true teams: %s\n", *trainSeed, train.lines, len(train.incs), teamCounts(train, all))
@@ -518,7 +509,7 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 		for _, m := range methods {
 			t, p := sel(s.f, m.g)
 			sc := score(t, p)
-			fmt.Printf("| %s | %s | %s |\n", m.name, pct(sc.acc), pct(sc.macroF1))
+			fmt.Printf("| %s | %s | %s |\n", m.name, evalstats.Pct(sc.acc), evalstats.Pct(sc.macroF1))
 		}
 	}
 	fmt.Printf("\nkNN team vote (empty taxonomy) at confidence thresholds, all test incidents:\n\n")
@@ -539,7 +530,7 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 				}
 			}
 		}
-		fmt.Printf("| %.2f | %s | %s | %d |\n", th, pct(float64(cov)/float64(len(rows))), pct(float64(right)/float64(max(cov, 1))), cov)
+		fmt.Printf("| %.2f | %s | %s | %d |\n", th, evalstats.Pct(float64(cov)/float64(len(rows))), evalstats.Pct(float64(right)/float64(max(cov, 1))), cov)
 	}
 	// the most frequent kNN confusions
 	conf := map[string]int{}
@@ -693,7 +684,7 @@ func latency(s *scenario, cfg classify.Config, kcfg knowledge.Config, queries in
 		ta += x.alerts
 	}
 	fmt.Printf("\nThe slowest 1%% (%d incidents, by thread CPU) have %.1f alerts on average (all: %.1f)\n", len(top), float64(ta)/float64(len(top)), float64(sizes)/float64(queries))
-	fmt.Printf("\nload average after the run: %s (%d cores)\n", loadavg(), runtime.NumCPU())
+	fmt.Printf("\nload average after the run: %s (%d cores)\n", machine.LoadAvgOr("?"), runtime.NumCPU())
 	return nil
 }
 

@@ -2,6 +2,11 @@
 // programs under benchmarks/ report.
 package evalstats
 
+import "fmt"
+
+// Pct formats a share (0..1) as a percentage with one decimal.
+func Pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
+
 // Score returns the accuracy and the macro-averaged F1 (over the classes
 // present in truth) of pred against truth, which have the same length.
 func Score(truth, pred []string) (accuracy, macroF1 float64) {
