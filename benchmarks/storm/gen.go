@@ -139,13 +139,19 @@ func (f FlowList) MarshalYAML() (any, error) {
 	return n, nil
 }
 
-// NewSiftConfig returns the Sift configuration for the scenario.
-func NewSiftConfig(cfg Config) (*SiftConfig, error) {
+// prepare applies cfg's defaults, validates it and builds its topology.
+func prepare(cfg Config) (Config, *Topology, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
 	topo, err := NewTopology(cfg.Topology, cfg.Cluster, cfg.Hosts, cfg.Seed)
+	return cfg, topo, err
+}
+
+// NewSiftConfig returns the Sift configuration for the scenario.
+func NewSiftConfig(cfg Config) (*SiftConfig, error) {
+	cfg, topo, err := prepare(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -252,11 +258,7 @@ type generator struct {
 // truth, streaming: memory stays bounded by the alerts active at a time.
 func Generate(cfg Config, replay, truth io.Writer) (*Stats, error) {
 	began := time.Now()
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	topo, err := NewTopology(cfg.Topology, cfg.Cluster, cfg.Hosts, cfg.Seed)
+	cfg, topo, err := prepare(cfg)
 	if err != nil {
 		return nil, err
 	}
