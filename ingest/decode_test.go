@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sift-aiops/sift/internal/testenv"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -17,11 +18,7 @@ var now = time.Date(2026, 11, 24, 23, 0, 0, 0, time.UTC)
 
 func capture(t *testing.T, name string) []byte {
 	t.Helper()
-	dir := os.Getenv("SIFT_SHARED_DATA")
-	if dir == "" {
-		t.Skip("SIFT_SHARED_DATA not set: the real Prometheus/Alertmanager captures are in $SIFT_SHARED_DATA/captures")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "captures", name))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedData(t), "captures", name))
 	if err != nil {
 		t.Fatal(err)
 	}

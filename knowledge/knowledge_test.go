@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sift-aiops/sift/internal/testenv"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -251,18 +252,6 @@ func TestMatchIncident(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func TestWatchPicksUpChanges(t *testing.T) {
 	dir := writeCorpus(t, corpus)
 	b, err := Open(Config{Dir: dir, PollInterval: 100 * time.Millisecond})
@@ -287,12 +276,12 @@ func TestWatchPicksUpChanges(t *testing.T) {
 	if err := os.WriteFile(p, []byte("# Resolver timeouts\n\nUpstream nameservers answer slowly.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "added file", func() bool { return top("nameservers answer slowly") == "dns/ResolverTimeouts" })
+	testenv.WaitFor(t, 5*time.Second, "added file", func() bool { return top("nameservers answer slowly") == "dns/ResolverTimeouts" })
 
 	if err := os.WriteFile(p, []byte("# Resolver timeouts\n\nThe conntrack table overflowed on the resolver hosts.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "changed file", func() bool { return top("conntrack table overflowed") == "dns/ResolverTimeouts" })
+	testenv.WaitFor(t, 5*time.Second, "changed file", func() bool { return top("conntrack table overflowed") == "dns/ResolverTimeouts" })
 	if top("nameservers answer slowly") == "dns/ResolverTimeouts" {
 		t.Error("old content still indexed")
 	}
@@ -300,7 +289,7 @@ func TestWatchPicksUpChanges(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "queue", "BrokerDiskFull.md")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "deleted file", func() bool { return top("broker stopped accepting writes") != "queue/BrokerDiskFull" })
+	testenv.WaitFor(t, 5*time.Second, "deleted file", func() bool { return top("broker stopped accepting writes") != "queue/BrokerDiskFull" })
 	if b.Len() != 4 {
 		t.Errorf("Len = %d after add and delete, want 4", b.Len())
 	}
@@ -499,10 +488,7 @@ func TestDraft(t *testing.T) {
 
 // TestRealRunbooks indexes the Prometheus Operator runbooks.
 func TestRealRunbooks(t *testing.T) {
-	data := os.Getenv("SIFT_SHARED_DATA")
-	if data == "" {
-		t.Skip("SIFT_SHARED_DATA not set: skipping the test over the shared runbooks")
-	}
+	data := testenv.SharedData(t)
 	b, err := Open(Config{Dir: filepath.Join(data, "runbooks")})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/internal/testenv"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -79,11 +80,11 @@ func TestLiveSymptomMovesOnRecovery(t *testing.T) {
 	copyDir(t, opts.DataDir, crash)
 
 	clk.Set(t0.Add(14 * time.Minute)) // the recheck is due at 10m40s + 2m30s
-	waitFor(t, func() bool { return rootOf(p) == "payment" })
-	if n := counterValue(t, reg, "sift_alerts_moved_total"); n != 1 {
+	testenv.WaitFor(t, 5*time.Second, "the move", func() bool { return rootOf(p) == "payment" })
+	if n := testenv.MetricSum(t, reg, "sift_alerts_moved_total"); n != 1 {
 		t.Fatalf("sift_alerts_moved_total = %v, want 1", n)
 	}
-	waitFor(t, func() bool {
+	testenv.WaitFor(t, 5*time.Second, "updates of both incidents exported", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		updated := map[string]bool{}
@@ -102,36 +103,10 @@ func TestLiveSymptomMovesOnRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	waitFor(t, func() bool { return rootOf(q) == "payment" })
+	testenv.WaitFor(t, 5*time.Second, "the move after the restart", func() bool { return rootOf(q) == "payment" })
 	for _, inc := range incidents(q) {
 		if inc.RootCause.Service == "payment" && !strings.Contains(inc.Members[len(inc.Members)-1].Reason.Detail, "moved from") {
 			t.Fatalf("restored incident %+v", inc)
 		}
 	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func counterValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
-	t.Helper()
-	fams, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() == name && len(f.GetMetric()) == 1 {
-			return f.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sift-aiops/sift/internal/testenv"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -80,7 +81,7 @@ func TestResyncSendsWhatACrashKeptFromTheExporter(t *testing.T) {
 	x.mu.Lock()
 	x.mark = t0.Add(40 * time.Minute) // ... and everything up to here delivered
 	x.mu.Unlock()
-	waitFor(t, func() bool { m, _, _ := readExported(dir); return m.Equal(t0.Add(40 * time.Minute)) })
+	testenv.WaitFor(t, 5*time.Second, "the delivered mark on disk", func() bool { m, _, _ := readExported(dir); return m.Equal(t0.Add(40 * time.Minute)) })
 	x.mu.Lock()
 	x.mark = t0.Add(20 * time.Minute) // as if only this much had been delivered: a crash now
 	x.mu.Unlock()
@@ -101,7 +102,7 @@ func TestResyncSendsWhatACrashKeptFromTheExporter(t *testing.T) {
 	if n := q.Resync(); n != 3 {
 		t.Fatalf("resync sent %d incidents, want 3", n)
 	}
-	waitFor(t, func() bool { return len(y.got()) == 3 })
+	testenv.WaitFor(t, 5*time.Second, "the resent incidents", func() bool { return len(y.got()) == 3 })
 	got := y.got()
 	want := map[string]string{"a: Old": model.EventResolved, "b: Recent": model.EventOpened, "c: Later": model.EventOpened}
 	for k, v := range want {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sift-aiops/sift/ingest"
+	"github.com/sift-aiops/sift/internal/testenv"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -150,11 +151,7 @@ func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[stri
 
 func sharedCapture(t *testing.T, name string) string {
 	t.Helper()
-	dir := os.Getenv("SIFT_SHARED_DATA")
-	if dir == "" {
-		t.Skip("SIFT_SHARED_DATA not set: the real Prometheus/Alertmanager captures are in $SIFT_SHARED_DATA/captures")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "captures", name))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedData(t), "captures", name))
 	if err != nil {
 		t.Fatal(err)
 	}

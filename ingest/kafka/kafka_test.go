@@ -18,6 +18,7 @@ import (
 
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest"
+	"github.com/sift-aiops/sift/internal/testenv"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
 )
@@ -94,17 +95,6 @@ func alertMessages(from, to int) []kafkago.Message {
 		msgs = append(msgs, kafkago.Message{Key: []byte("c" + strconv.Itoa(i%4)), Value: amv2(i)})
 	}
 	return msgs
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func engineStats(p *pipeline.Pipeline) (s correlate.Stats) {
@@ -196,7 +186,7 @@ func TestEndToEnd(t *testing.T) {
 	)
 	produce(t, b.Addrs(), "alerts", msgs...)
 	total := n + 2 + 2 + 1
-	waitFor(t, 60*time.Second, "all messages committed", func() bool { return c.Stats().Committed == uint64(len(msgs)) })
+	testenv.WaitFor(t, 60*time.Second, "all messages committed", func() bool { return c.Stats().Committed == uint64(len(msgs)) })
 
 	if got := knownAlerts(p); got != total {
 		t.Errorf("pipeline knows %d alerts, want %d", got, total)
@@ -237,13 +227,13 @@ func TestEndToEnd(t *testing.T) {
 	if used < 4 {
 		t.Errorf("messages landed on only %d of 8 partitions (keys c0..c3 should spread)", used)
 	}
-	if v := metricValue(t, reg, "sift_kafka_messages_consumed_total"); v != float64(len(msgs)) {
+	if v := testenv.MetricSum(t, reg, "sift_kafka_messages_consumed_total"); v != float64(len(msgs)) {
 		t.Errorf("sift_kafka_messages_consumed_total = %v, want %d", v, len(msgs))
 	}
-	if v := metricValue(t, reg, "sift_kafka_alerts_appended_total"); v != float64(total) {
+	if v := testenv.MetricSum(t, reg, "sift_kafka_alerts_appended_total"); v != float64(total) {
 		t.Errorf("sift_kafka_alerts_appended_total = %v, want %d", v, total)
 	}
-	if v := metricValue(t, reg, "sift_kafka_consumer_lag"); v != 0 {
+	if v := testenv.MetricSum(t, reg, "sift_kafka_consumer_lag"); v != 0 {
 		t.Errorf("sum of sift_kafka_consumer_lag = %v, want 0", v)
 	}
 	for part, l := range c.Lag() {
@@ -272,7 +262,7 @@ func TestPoisonMessage(t *testing.T) {
 		{Key: key, Value: amv2(3)},
 	}
 	produce(t, b.Addrs(), "alerts", msgs...)
-	waitFor(t, 30*time.Second, "all 5 messages committed", func() bool { return c.Stats().Committed == 5 })
+	testenv.WaitFor(t, 30*time.Second, "all 5 messages committed", func() bool { return c.Stats().Committed == 5 })
 	if got := knownAlerts(p); got != 3 {
 		t.Errorf("pipeline has %d alerts, want the 3 good ones (the poison must not block them)", got)
 	}
@@ -425,7 +415,7 @@ func TestRestartNoLossNoDuplicates(t *testing.T) {
 	}
 	c2 := start(t, cfg, p2, nil)
 	defer c2.Close()
-	waitFor(t, 60*time.Second, "the rest consumed and committed", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "the rest consumed and committed", func() bool {
 		if engineStats(p2).Alerts < n {
 			return false
 		}
@@ -468,13 +458,13 @@ func TestTwoInstancesShareGroup(t *testing.T) {
 
 	// Phase 1: A alone.
 	produce(t, b.Addrs(), "alerts", alertMessages(0, 1000)...)
-	waitFor(t, 30*time.Second, "A consumed phase 1", func() bool { return ca.Stats().Committed == 1000 })
+	testenv.WaitFor(t, 30*time.Second, "A consumed phase 1", func() bool { return ca.Stats().Committed == 1000 })
 
 	// Phase 2: B joins; wait until the group has both members with partitions.
 	cb := start(t, cfg, pb, nil)
-	waitFor(t, 30*time.Second, "both members assigned", func() bool { return assignedMembers(t, b.Addrs(), "shared") == 2 })
+	testenv.WaitFor(t, 30*time.Second, "both members assigned", func() bool { return assignedMembers(t, b.Addrs(), "shared") == 2 })
 	produce(t, b.Addrs(), "alerts", alertMessages(1000, 3000)...)
-	waitFor(t, 30*time.Second, "phase 2 consumed", func() bool { return ca.Stats().Committed+cb.Stats().Committed == 3000 })
+	testenv.WaitFor(t, 30*time.Second, "phase 2 consumed", func() bool { return ca.Stats().Committed+cb.Stats().Committed == 3000 })
 	a2, b2 := ca.Stats().Alerts-1000, cb.Stats().Alerts
 	if a2 == 0 || b2 == 0 {
 		t.Errorf("phase 2: A got %d and B got %d alerts; want both to share the partitions", a2, b2)
@@ -487,7 +477,7 @@ func TestTwoInstancesShareGroup(t *testing.T) {
 	produce(t, b.Addrs(), "alerts", alertMessages(3000, 4000)...)
 	// Committed counts include redeliveries after the rebalance (skipped as
 	// already durable), so wait for the stores and the group's offsets.
-	waitFor(t, 60*time.Second, "phase 3 consumed by B", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "phase 3 consumed by B", func() bool {
 		if knownAlerts(pa)+knownAlerts(pb) < 4000 {
 			return false
 		}
@@ -577,7 +567,7 @@ func TestBackpressure(t *testing.T) {
 	if appended == 0 {
 		t.Fatalf("nothing appended in 1s")
 	}
-	waitFor(t, 60*time.Second, "slow consumer finishes", func() bool { return c.Stats().Committed == 3000 })
+	testenv.WaitFor(t, 60*time.Second, "slow consumer finishes", func() bool { return c.Stats().Committed == 3000 })
 	if got := engineStats(p).Alerts; got != 3000 {
 		t.Errorf("engine applied %d, want 3000", got)
 	}
@@ -643,27 +633,6 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-// metricValue sums the samples of a counter or gauge family in reg.
-func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		var v float64
-		for _, m := range mf.GetMetric() {
-			v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-		return v
-	}
-	t.Fatalf("metric %s not registered", name)
-	return 0
-}
-
 // TestMessageLargerThanFetchMaxBytes checks that fetch_max_bytes is a
 // fetch size, not a message size limit: a message larger than it is
 // still delivered whole (the broker returns the first record batch of a
@@ -681,7 +650,7 @@ func TestMessageLargerThanFetchMaxBytes(t *testing.T) {
 	big := fmt.Appendf(nil, `{"labels":{"alertname":"Big","instance":"x"},"annotations":{"description":%q}}`, strings.Repeat("d", 100<<10))
 	msgs := append([]kafkago.Message{{Key: []byte("c0"), Value: big}}, alertMessages(0, 50)...)
 	produce(t, b.Addrs(), "alerts", msgs...)
-	waitFor(t, 30*time.Second, "all messages committed", func() bool { return c.Stats().Committed == uint64(len(msgs)) })
+	testenv.WaitFor(t, 30*time.Second, "all messages committed", func() bool { return c.Stats().Committed == uint64(len(msgs)) })
 	if got := knownAlerts(p); got != len(msgs) {
 		t.Errorf("pipeline knows %d alerts, want %d", got, len(msgs))
 	}

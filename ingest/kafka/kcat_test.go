@@ -36,7 +36,7 @@ func TestKcatProducer(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kcat -P: %v\n%s", err, out)
 	}
-	waitFor(t, 60*time.Second, "kcat's messages committed", func() bool { return c.Stats().Committed == n+2 })
+	testenv.WaitFor(t, 60*time.Second, "kcat's messages committed", func() bool { return c.Stats().Committed == n+2 })
 	if got := knownAlerts(p); got != n+1 {
 		t.Errorf("pipeline has %d alerts, want %d", got, n+1)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -258,5 +260,18 @@ func TestPrometheusSendsToAlertmanager(t *testing.T) {
 			t.Fatalf("alert from prometheus not at alertmanager after 45s: %s", body)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestWaitForAndMetricSum(t *testing.T) {
+	n := 0
+	WaitFor(t, time.Second, "three polls", func() bool { n++; return n == 3 })
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x_total", Help: "x"}, []string{"k"})
+	reg.MustRegister(c)
+	c.WithLabelValues("a").Add(2)
+	c.WithLabelValues("b").Add(3)
+	if v := MetricSum(t, reg, "x_total"); v != 5 {
+		t.Fatalf("MetricSum = %v, want 5", v)
 	}
 }

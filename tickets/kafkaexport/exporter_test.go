@@ -17,23 +17,13 @@ import (
 
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/ingest/kafka"
+	"github.com/sift-aiops/sift/internal/testenv"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
 )
 
 func quiet() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestIncidentsTopic runs the whole loop over a real Kafka protocol:
@@ -89,7 +79,7 @@ func TestIncidentsTopic(t *testing.T) {
 	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "alerts consumed", func() bool { return c.Stats().Committed == 6 })
+	testenv.WaitFor(t, 30*time.Second, "alerts consumed", func() bool { return c.Stats().Committed == 6 })
 
 	var incidents []*model.Incident
 	p.View(func(e *correlate.Engine) { incidents = e.All() })
@@ -112,7 +102,7 @@ func TestIncidentsTopic(t *testing.T) {
 	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "resolutions consumed", func() bool { return c.Stats().Committed == 12 })
+	testenv.WaitFor(t, 30*time.Second, "resolutions consumed", func() bool { return c.Stats().Committed == 12 })
 	var open int
 	p.View(func(e *correlate.Engine) {
 		incidents = e.All()
@@ -190,22 +180,14 @@ func TestIncidentsTopic(t *testing.T) {
 
 	// What Kafka acknowledged is the pipeline's mark for a resync after a
 	// crash, and reaches the data directory.
-	waitFor(t, 10*time.Second, "delivered mark", func() bool { d, ok := exp.Delivered(); return ok && d.Equal(latest) })
-	waitFor(t, 10*time.Second, "mark on disk", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "delivered mark", func() bool { d, ok := exp.Delivered(); return ok && d.Equal(latest) })
+	testenv.WaitFor(t, 10*time.Second, "mark on disk", func() bool {
 		b, _ := os.ReadFile(filepath.Join(dataDir, "exported"))
 		m, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
 		return err == nil && m.Equal(latest)
 	})
 
-	var published float64
-	mfs, _ := reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == "sift_kafka_incident_events_published_total" {
-			for _, m := range mf.GetMetric() {
-				published += m.GetCounter().GetValue()
-			}
-		}
-	}
+	published := testenv.MetricSum(t, reg, "sift_kafka_incident_events_published_total")
 	total := 0
 	for _, s := range types {
 		total += len(s)
