@@ -664,7 +664,7 @@ func (t *truth) mergedFaults(assign, home []int, nc int) (int, map[string]int) {
 		for i := 0; i < len(l); i++ {
 			for j := i + 1; j < len(l); j++ {
 				a, b := l[i], l[j]
-				if t.incSpan[a].start.After(t.incSpan[b].end) || t.incSpan[b].start.After(t.incSpan[a].end) {
+				if !t.incSpan[a].overlaps(t.incSpan[b]) {
 					continue
 				}
 				c := 3
@@ -737,11 +737,14 @@ func containsInt(l []int, x int) bool {
 }
 
 // overlapping reports whether two of the incidents in l overlap in time.
+// overlaps reports whether two spans share a moment.
+func (a span) overlaps(b span) bool { return !a.start.After(b.end) && !b.start.After(a.end) }
+
 func overlapping(l []int, spans []span) bool {
 	for i := 0; i < len(l); i++ {
 		for j := i + 1; j < len(l); j++ {
 			a, b := spans[l[i]], spans[l[j]]
-			if !a.start.After(b.end) && !b.start.After(a.end) {
+			if a.overlaps(b) {
 				return true
 			}
 		}
