@@ -27,7 +27,10 @@ type recheck struct {
 
 // queueRecheck schedules a look at rec, which resolved at at in from.
 func (e *Engine) queueRecheck(rec *alertRec, from *incident, at time.Time) {
-	if _, ok := e.movable(rec, from); !ok || !*e.cfg.MoveOnRecovery {
+	if !*e.cfg.MoveOnRecovery {
+		return
+	}
+	if _, ok := e.movable(rec, from); !ok {
 		return
 	}
 	r := recheck{fp: rec.fp, from: from, resolved: at, due: at.Add(time.Duration(e.cfg.Window) / 2)}
