@@ -32,6 +32,7 @@ type alertRec struct {
 	episodeStart time.Time // event time of the current firing episode
 	resolvedAt   time.Time
 	count        int
+	fireCount    int         // count when the current episode started
 	fires        []time.Time // recent firing transitions, for flap detection
 	flapping     bool
 	inc          *incident
@@ -108,15 +109,18 @@ type Engine struct {
 	bySig    map[string][]*incident
 	sigPrb   map[string]string
 
-	expiry   expiryHeap
-	rechecks []recheck // sorted by due (recovery.go)
-	lastGC   time.Time
-	emit     bool
-	pending  []pendingEvent
-	pendIdx  map[*incident]int // incident -> index of its pending "updated" event
-	stats    Stats
-	names    map[string]*nameStat // alert name -> how often it had company (noise.go)
-	groupBuf []byte
+	expiry     expiryHeap
+	rechecks   []recheck // sorted by due (recovery.go)
+	lastGC     time.Time
+	emit       bool
+	hist       bool // collect history events (history.go)
+	histAlerts []model.AlertEvent
+	histLife   []lifeRec
+	pending    []pendingEvent
+	pendIdx    map[*incident]int // incident -> index of its pending "updated" event
+	stats      Stats
+	names      map[string]*nameStat // alert name -> how often it had company (noise.go)
+	groupBuf   []byte
 }
 
 // New returns an engine with cfg and topo (defaults applied).
@@ -313,6 +317,12 @@ func (e *Engine) pushExpiry(rec *alertRec) {
 // fire handles an alert that starts firing (first time or again).
 func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	prevEnd, prevStart := rec.resolvedAt, rec.episodeStart
+	kind := model.AlertFiring
+	if !prevStart.IsZero() {
+		kind = model.AlertRefired
+	}
+	rec.fireCount = rec.count
+	defer e.histAlert(rec, kind, at, 1) // once it is in its incident
 	rec.status = model.StatusFiring
 	rec.episodeStart = start
 	rec.resolvedAt = time.Time{}
@@ -356,7 +366,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 			e.noteEpisode(inc, rec)
 			e.newEpisode(inc, rec, model.Reason{Kind: model.ReasonFlap, Score: 1, Detail: "fired again while its incident is open"}, at)
 			if rec.flapping && !wasFlapping {
-				e.timeline(inc, at, "flapping", rec.alert.Name()+" is flapping")
+				e.timelineRec(inc, at, "flapping", rec.alert.Name()+" is flapping", rec)
 				e.event(model.EventUpdated, inc, at)
 			}
 			return
@@ -371,7 +381,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 			if rec.flapping {
 				why = "flapping alert fired again"
 			}
-			e.timeline(inc, at, "reopened", rec.alert.Name()+" "+why)
+			e.timelineRec(inc, at, "reopened", rec.alert.Name()+" "+why, rec)
 			e.newEpisode(inc, rec, model.Reason{Kind: model.ReasonFlap, Score: 1, Detail: why}, at)
 			e.index(inc, rec)
 			e.open = append(e.open, inc)
@@ -793,7 +803,7 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 		seed = e.noiseReason(rec)
 	}
 	e.addMember(inc, rec, seed, at)
-	e.timeline(inc, at, "opened", rec.alert.Name())
+	e.timelineRec(inc, at, "opened", rec.alert.Name(), rec)
 	e.refresh(inc, at)
 	e.event(model.EventOpened, inc, at)
 	return inc
@@ -801,7 +811,7 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 
 func (e *Engine) join(inc *incident, rec *alertRec, why model.Reason, at time.Time) {
 	e.addMember(inc, rec, why, at)
-	e.timeline(inc, at, "joined", rec.alert.Name()+": "+why.Detail)
+	e.timelineRec(inc, at, "joined", rec.alert.Name()+": "+why.Detail, rec)
 	e.refresh(inc, at)
 	e.event(model.EventUpdated, inc, at)
 }
@@ -1033,6 +1043,7 @@ func (e *Engine) merge(dst, src *incident, why model.Reason, at time.Time) {
 func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
 	rec.status = model.StatusResolved
 	rec.resolvedAt = at
+	e.histAlert(rec, model.AlertResolved, at, max(rec.count-rec.fireCount, 0))
 	inc := rec.inc
 	if inc == nil || e.incs[inc.ID] != inc || inc.Status == model.IncidentResolved {
 		return
@@ -1070,6 +1081,12 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 func (e *Engine) timeline(inc *incident, at time.Time, ev, detail string) {
+	e.timelineRec(inc, at, ev, detail, nil)
+}
+
+// timelineRec adds a timeline entry about rec (nil: about the incident).
+func (e *Engine) timelineRec(inc *incident, at time.Time, ev, detail string, rec *alertRec) {
+	e.histLifecycle(inc, at, ev, detail, "", rec)
 	const maxTimeline = 200
 	if len(inc.Timeline) >= maxTimeline {
 		return

@@ -289,6 +289,7 @@ func noteSuffix(n string) string {
 }
 
 func (e *Engine) timelineActor(inc *incident, at time.Time, ev, detail, actor string) {
+	e.histLifecycle(inc, at, ev, detail, actor, nil)
 	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail, Actor: actor})
 }
 

@@ -157,7 +157,7 @@ func (e *Engine) move(rec *alertRec, from, to *incident, at time.Time) {
 			from.evidence[k+rec.service] = slices.Delete(l, i, i+1)
 		}
 	}
-	e.timeline(from, at, "moved", fmt.Sprintf("%s recovered with %s's root cause; moved there", rec.alert.Name(), to.ID))
+	e.timelineRec(from, at, "moved", fmt.Sprintf("%s recovered with %s's root cause; moved there", rec.alert.Name(), to.ID), rec)
 	e.refresh(from, at)
 	e.event(model.EventUpdated, from, at)
 

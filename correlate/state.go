@@ -23,6 +23,7 @@ type snapAlert struct {
 	EpisodeStart time.Time         `json:"episodeStart"`
 	ResolvedAt   time.Time         `json:"resolvedAt,omitzero"`
 	Count        int               `json:"count"`
+	FireCount    int               `json:"fireCount,omitempty"`
 	Fires        []time.Time       `json:"fires,omitempty"`
 	Flapping     bool              `json:"flapping,omitempty"`
 	Incident     string            `json:"incident,omitempty"`
@@ -117,7 +118,7 @@ func (e *Engine) Capture() *Captured {
 	s.Alerts = make([]snapAlert, 0, len(e.alerts))
 	for _, rec := range e.alerts {
 		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
-			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, Fires: slices.Clone(rec.fires),
+			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, FireCount: rec.fireCount, Fires: slices.Clone(rec.fires),
 			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
@@ -227,7 +228,7 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	for _, sa := range s.Alerts {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
-			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe}
+			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fireCount: sa.FireCount, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe}
 		e.initRec(rec)
 		if sa.Tokens != nil {
 			rec.tokens, rec.oldWords = sa.Tokens, true
