@@ -12,6 +12,7 @@ import (
 
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/history"
 	"github.com/sift-aiops/sift/model"
 )
 
@@ -106,6 +107,22 @@ func runDifferential(t *testing.T, cfg correlate.Config, topo correlate.Topology
 	}
 	straight := correlate.New(cfg, topo)
 	split := correlate.New(cfg, topo)
+	// History: the rows of the engine that restarts (with those of the
+	// replayed steps written again) are the rows of the one that does not.
+	straight.EmitHistory(true)
+	split.EmitHistory(true)
+	straightRows, splitRows := map[uint64]string{}, map[uint64]string{}
+	collect := func(e *correlate.Engine, into map[uint64]string) {
+		a, l := e.DrainHistory()
+		for i := range a {
+			r := history.AlertRowOf(&a[i], "", "")
+			into[r.ID] = fmt.Sprintf("%s %s %s %s n=%d", r.Time, r.Fingerprint, r.Kind, r.Incident, r.Notifications)
+		}
+		for i := range l {
+			r := history.IncidentRowOf(&l[i], nil)
+			into[r.ID] = fmt.Sprintf("%s %s %s %s %s", r.Time, r.Incident, r.Event, r.Fingerprint, r.Detail)
+		}
+	}
 	var pending *correlate.Captured
 	pendingAt := 0
 	restarts := 0
@@ -121,10 +138,12 @@ func runDifferential(t *testing.T, cfg correlate.Config, topo correlate.Topology
 			pending = nil
 			// The restored engine resumes at the capture and replays the
 			// steps since, as the pipeline replays the journal.
+			collect(split, splitRows)
 			split = correlate.New(cfg, topo)
 			if err := split.Restore(snap); err != nil {
 				t.Fatal(err)
 			}
+			split.EmitHistory(true)
 			for _, r := range steps[pendingAt:i] {
 				apply(split, r)
 			}
@@ -135,9 +154,24 @@ func runDifferential(t *testing.T, cfg correlate.Config, topo correlate.Topology
 		}
 		apply(straight, s)
 		apply(split, s)
+		collect(straight, straightRows)
+		collect(split, splitRows)
 	}
 	if a, b := engineView(straight), engineView(split); !bytes.Equal(a, b) {
 		t.Fatalf("after %d restarts the engines differ %s", restarts, firstDiff(a, b))
+	}
+	if len(straightRows) == 0 {
+		t.Fatal("no history rows")
+	}
+	for id, r := range straightRows {
+		if splitRows[id] != r {
+			t.Fatalf("history row %x %q: after restarts %q", id, r, splitRows[id])
+		}
+	}
+	for id, r := range splitRows {
+		if _, ok := straightRows[id]; !ok {
+			t.Fatalf("history row %x %q only after restarts", id, r)
+		}
 	}
 	if restarts < 3 {
 		t.Fatalf("only %d restarts", restarts)

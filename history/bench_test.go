@@ -1,0 +1,178 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sift-aiops/sift/internal/testenv"
+)
+
+// Benchmarks of history (results and commands in benchmarks/RESULTS.md):
+//
+//	go test ./history -run '^$' -bench 'Recorder|Analytics' -benchtime 1x
+//
+// SIFT_BENCH_ROWS changes the size of the analytics data sets (default 10M
+// on ClickHouse, 1M on the embedded store).
+
+func benchRows(def int) int {
+	if s := os.Getenv("SIFT_BENCH_ROWS"); s != "" {
+		var n int
+		fmt.Sscan(s, &n)
+		if n > 0 {
+			return n
+		}
+	}
+	return def
+}
+
+// synthRows makes n alert rows and n/10 incident rows over 30 days: 500
+// services, 300 alert names, 20 teams, 5 priorities.
+func synthRows(n int, from time.Time) *Batch {
+	b := &Batch{}
+	span := 30 * 24 * time.Hour
+	for i := 0; i < n; i++ {
+		at := from.Add(time.Duration(int64(span) / int64(n) * int64(i)))
+		kind := "firing"
+		if i%2 == 1 {
+			kind = "resolved"
+		}
+		svc := fmt.Sprintf("svc-%d", i%500)
+		name := fmt.Sprintf("Alert%d", (i*7)%300)
+		inc := fmt.Sprintf("INC-%d", i/10)
+		b.Alerts = append(b.Alerts, AlertRow{ID: uint64(i) + 1, Time: at, Fingerprint: fmt.Sprintf("%016x", i%100000), AlertName: name,
+			Service: svc, Severity: "warning", Status: kind, Kind: kind, StartsAt: at, Incident: inc,
+			Team: fmt.Sprintf("team-%d", i%20), Priority: fmt.Sprintf("P%d", 1+i%5), Notifications: 3,
+			LabelKeys: []string{"alertname", "service"}, LabelValues: []string{name, svc}})
+		if i%10 == 0 {
+			ev := "opened"
+			b.Incidents = append(b.Incidents, IncidentRow{ID: uint64(i) + 1, Time: at, Incident: inc, Event: ev, AlertName: name,
+				RootCause: svc, Signature: svc + "|" + name, Team: fmt.Sprintf("team-%d", i%20), Priority: fmt.Sprintf("P%d", 1+i%5), OpenedAt: at})
+			b.Incidents = append(b.Incidents, IncidentRow{ID: uint64(i) + 2, Time: at.Add(3 * time.Minute), Incident: inc, Event: "acknowledged", OpenedAt: at},
+				IncidentRow{ID: uint64(i) + 3, Time: at.Add(40 * time.Minute), Incident: inc, Event: "resolved", OpenedAt: at})
+		}
+	}
+	return b
+}
+
+func runAnalytics(b *testing.B, s Store, from time.Time) {
+	a := &Analytics{Store: s}
+	ctx := context.Background()
+	until := from.Add(30 * 24 * time.Hour)
+	for _, q := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"volume", func() error { _, err := a.Volume(ctx, from, until, time.Hour, "", 0); return err }},
+		{"volume-by-service", func() error { _, err := a.Volume(ctx, from, until, time.Hour, "service", 20); return err }},
+		{"response", func() error { _, err := a.Response(ctx, from, until, "team,priority"); return err }},
+		{"noise", func() error { _, err := a.Noise(ctx, from, until, time.Hour); return err }},
+		{"noisy", func() error { _, err := a.Top(ctx, from, until, false, 10); return err }},
+		{"problems", func() error { _, err := a.Problems(ctx, from, until, 10); return err }},
+		{"forecast", func() error {
+			_, err := a.Forecast(ctx, "service", "svc-7", until, 28*24*time.Hour, 24*time.Hour, time.Hour)
+			return err
+		}},
+		{"emerging", func() error { _, err := a.Emerging(ctx, until, 7*24*time.Hour, 21*24*time.Hour, 2, 10); return err }},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := q.fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/query")
+		})
+	}
+}
+
+// BenchmarkAnalyticsClickHouse: every analytics query over 10M alert events
+// (generated on the server) and 3M incident events.
+func BenchmarkAnalyticsClickHouse(b *testing.B) {
+	native, httpURL := testenv.SharedClickHouse(b)
+	db := testenv.NewClickHouseDatabase(b, httpURL)
+	ctx := context.Background()
+	s, err := OpenClickHouse(ctx, &ClickHouseConfig{Addr: native, Database: db})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	n := benchRows(10_000_000)
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	span := 30 * 24 * 3600
+	start := time.Now()
+	testenv.ClickHouseQuery(b, httpURL, fmt.Sprintf(`INSERT INTO %s.alert_events (event_id, event_time, fingerprint, alertname, service, severity, status, kind, starts_at, incident_id, team, priority, notifications, flapping, labels_keys, labels_values, version)
+SELECT number + 1, toDateTime(%d + intDiv(number * %d, %d)), hex(number %% 100000), concat('Alert', toString((number * 7) %% 300)), concat('svc-', toString(number %% 500)), 'warning',
+  if(number %% 2 = 1, 'resolved', 'firing'), if(number %% 2 = 1, 'resolved', 'firing'), toDateTime(%d + intDiv(number * %d, %d)), concat('INC-', toString(intDiv(number, 10))),
+  concat('team-', toString(number %% 20)), concat('P', toString(1 + number %% 5)), 3, 0, ['alertname', 'service'], [concat('Alert', toString((number * 7) %% 300)), concat('svc-', toString(number %% 500))], 1
+FROM system.numbers LIMIT %d`, db, from.Unix(), span, n, from.Unix(), span, n, n))
+	testenv.ClickHouseQuery(b, httpURL, fmt.Sprintf(`INSERT INTO %s.incident_events (event_id, event_time, incident_id, event, detail, actor, fingerprint, alertname, services, root_cause, signature, title, severity, team, category, priority, problem_id, opened_at, alert_count, version)
+SELECT number * 10 + e + 1, toDateTime(%d + intDiv(number * 10 * %d, %d) + [0, 180, 2400][e + 1]), concat('INC-', toString(number)), ['opened', 'acknowledged', 'resolved'][e + 1], '', '', '',
+  concat('Alert', toString((number * 70) %% 300)), [concat('svc-', toString(number * 10 %% 500))], concat('svc-', toString(number * 10 %% 500)),
+  concat('svc-', toString(number * 10 %% 500), '|Alert', toString((number * 70) %% 300)), '', 'warning', concat('team-', toString(number * 10 %% 20)), '', concat('P', toString(1 + number * 10 %% 5)), '',
+  toDateTime(%d + intDiv(number * 10 * %d, %d)), 1, 1
+FROM system.numbers ARRAY JOIN [0, 1, 2] AS e LIMIT %d`, db, from.Unix(), span, n, from.Unix(), span, n, 3*n/10))
+	b.Logf("loaded %d alert events and %d incident events in %s", n, 3*n/10, time.Since(start).Round(time.Millisecond))
+	runAnalytics(b, s, from)
+}
+
+// BenchmarkAnalyticsEmbedded: every analytics query over 1M alert events
+// in the embedded store.
+func BenchmarkAnalyticsEmbedded(b *testing.B) {
+	s, err := OpenEmbedded(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	all := synthRows(benchRows(1_000_000), from)
+	start := time.Now()
+	for i := 0; i < len(all.Alerts); i += 50_000 {
+		part := &Batch{Alerts: all.Alerts[i:min(i+50_000, len(all.Alerts))]}
+		if i == 0 {
+			part.Incidents = all.Incidents
+		}
+		if err := s.Write(context.Background(), part); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("wrote %d alert rows and %d incident rows in %s", len(all.Alerts), len(all.Incidents), time.Since(start).Round(time.Millisecond))
+	runAnalytics(b, s, from)
+}
+
+// BenchmarkRecorderClickHouse: rows through the recorder (queue, spool,
+// batched inserts) into ClickHouse; reports rows/s end to end.
+func BenchmarkRecorderClickHouse(b *testing.B) {
+	native, httpURL := testenv.SharedClickHouse(b)
+	db := testenv.NewClickHouseDatabase(b, httpURL)
+	ctx := context.Background()
+	s, err := OpenClickHouse(ctx, &ClickHouseConfig{Addr: native, Database: db})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rec, err := NewRecorder(s, b.TempDir(), Config{}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Close()
+	n := benchRows(1_000_000)
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	all := synthRows(n, from)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < len(all.Alerts); i += 1000 {
+		rec.enqueue(&Batch{Alerts: all.Alerts[i:min(i+1000, len(all.Alerts))]})
+	}
+	if err := rec.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	d := time.Since(start)
+	b.ReportMetric(float64(n)/d.Seconds(), "rows/s")
+	var got uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM alert_events").Scan(&got); err != nil || int(got) != n {
+		b.Fatalf("%d rows in ClickHouse (%v), want %d", got, err, n)
+	}
+}

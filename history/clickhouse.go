@@ -1,0 +1,527 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	chmig "github.com/sift-aiops/sift/deploy/clickhouse"
+)
+
+// ClickHouse is the history store in ClickHouse (native protocol). Schema
+// and queries run on ClickHouse 18.16 and on current releases alike.
+type ClickHouse struct {
+	conn driver.Conn
+	db   string
+}
+
+// OpenClickHouse connects, creates the database if needed and applies the
+// migrations of deploy/clickhouse that are not applied yet.
+func OpenClickHouse(ctx context.Context, c *ClickHouseConfig) (*ClickHouse, error) {
+	cfg := Config{ClickHouse: c}.WithDefaults().ClickHouse
+	password := ""
+	if cfg.PasswordEnv != "" {
+		password = os.Getenv(cfg.PasswordEnv)
+	}
+	open := func(db string) (driver.Conn, error) {
+		return clickhouse.Open(&clickhouse.Options{
+			Addr:         []string{cfg.Addr},
+			Auth:         clickhouse.Auth{Database: db, Username: cfg.Username, Password: password},
+			DialTimeout:  time.Duration(cfg.DialTimeout),
+			ReadTimeout:  time.Duration(cfg.ReadTimeout),
+			Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+			MaxOpenConns: 8,
+		})
+	}
+	boot, err := open("default")
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse %s: %w", cfg.Addr, err)
+	}
+	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+cfg.Database)
+	boot.Close()
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse %s: create database %s: %w", cfg.Addr, cfg.Database, err)
+	}
+	conn, err := open(cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse %s: %w", cfg.Addr, err)
+	}
+	s := &ClickHouse{conn: conn, db: cfg.Database}
+	if _, err := s.Migrate(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Migration is one versioned schema change.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     []string // statements
+}
+
+var migrationName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
+
+// Migrations returns the migrations of deploy/clickhouse in order.
+func Migrations() ([]Migration, error) {
+	ents, err := fs.ReadDir(chmig.Migrations, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range ents {
+		m := migrationName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("history: migration %s: name must be NNNN_name.sql", e.Name())
+		}
+		data, err := fs.ReadFile(chmig.Migrations, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		v, _ := strconv.Atoi(m[1])
+		out = append(out, Migration{Version: v, Name: m[2], SQL: SplitStatements(string(data))})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i := 1; i < len(out); i++ {
+		if out[i].Version == out[i-1].Version {
+			return nil, fmt.Errorf("history: two migrations numbered %04d", out[i].Version)
+		}
+	}
+	return out, nil
+}
+
+// SplitStatements splits a migration file at lines holding only ";" and
+// drops comment-only statements.
+func SplitStatements(sql string) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		s := strings.TrimSpace(cur.String())
+		cur.Reset()
+		code := false
+		for _, l := range strings.Split(s, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				code = true
+			}
+		}
+		if code {
+			out = append(out, s)
+		}
+	}
+	for _, l := range strings.Split(sql, "\n") {
+		if strings.TrimSpace(l) == ";" {
+			flush()
+			continue
+		}
+		cur.WriteString(l)
+		cur.WriteByte('\n')
+	}
+	flush()
+	return out
+}
+
+// Migrate applies the migrations not applied yet and returns their
+// versions. Statements are idempotent (IF NOT EXISTS), so two instances
+// migrating at once do no harm.
+func (s *ClickHouse) Migrate(ctx context.Context) ([]int, error) {
+	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version UInt32, name String, applied_at DateTime
+) ENGINE = MergeTree ORDER BY version`); err != nil {
+		return nil, fmt.Errorf("history: clickhouse: schema_migrations: %w", err)
+	}
+	done := map[int]bool{}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse: read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		done[int(v)] = true
+	}
+	rows.Close()
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var applied []int
+	for _, m := range ms {
+		if done[m.Version] {
+			continue
+		}
+		for i, stmt := range m.SQL {
+			if err := s.conn.Exec(ctx, stmt); err != nil {
+				return applied, fmt.Errorf("history: clickhouse: migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+		}
+		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at)")
+		if err != nil {
+			return applied, err
+		}
+		if err := b.Append(uint32(m.Version), m.Name, time.Now().UTC()); err != nil {
+			return applied, err
+		}
+		if err := b.Send(); err != nil {
+			return applied, fmt.Errorf("history: clickhouse: record migration %04d: %w", m.Version, err)
+		}
+		applied = append(applied, m.Version)
+	}
+	return applied, nil
+}
+
+// Kind implements Store.
+func (s *ClickHouse) Kind() string { return "clickhouse" }
+
+// Close implements Store.
+func (s *ClickHouse) Close() error { return s.conn.Close() }
+
+// Ping checks the connection.
+func (s *ClickHouse) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
+
+const alertCols = "event_id, event_time, fingerprint, alertname, service, severity, status, kind, starts_at, incident_id, team, priority, notifications, flapping, labels_keys, labels_values, version"
+const incidentCols = "event_id, event_time, incident_id, event, detail, actor, fingerprint, alertname, services, root_cause, signature, title, severity, team, category, priority, problem_id, opened_at, alert_count, version"
+
+// Write implements Writer. With b.Check, rows whose event_id is already
+// stored (in the time range of the batch) are skipped first.
+func (s *ClickHouse) Write(ctx context.Context, b *Batch) error {
+	alerts, incidents := b.Alerts, b.Incidents
+	if b.Check {
+		var err error
+		if alerts, err = skipStored(ctx, s, "alert_events", alerts, func(r *AlertRow) (uint64, time.Time) { return r.ID, r.Time }); err != nil {
+			return err
+		}
+		if incidents, err = skipStored(ctx, s, "incident_events", incidents, func(r *IncidentRow) (uint64, time.Time) { return r.ID, r.Time }); err != nil {
+			return err
+		}
+	}
+	if len(alerts) > 0 {
+		bt, err := s.conn.PrepareBatch(ctx, "INSERT INTO alert_events ("+alertCols+")")
+		if err != nil {
+			return fmt.Errorf("history: clickhouse: %w", err)
+		}
+		for i := range alerts {
+			r := &alerts[i]
+			keys, vals := r.LabelKeys, r.LabelValues
+			if keys == nil {
+				keys, vals = []string{}, []string{}
+			}
+			if err := bt.Append(r.ID, r.Time, r.Fingerprint, r.AlertName, r.Service, r.Severity, r.Status, r.Kind,
+				chTime(r.StartsAt), r.Incident, r.Team, r.Priority, r.Notifications, boolU8(r.Flapping), keys, vals, uint32(1)); err != nil {
+				bt.Abort()
+				return fmt.Errorf("history: clickhouse: append alert row: %w", err)
+			}
+		}
+		if err := bt.Send(); err != nil {
+			return fmt.Errorf("history: clickhouse: insert alert_events: %w", err)
+		}
+	}
+	if len(incidents) > 0 {
+		bt, err := s.conn.PrepareBatch(ctx, "INSERT INTO incident_events ("+incidentCols+")")
+		if err != nil {
+			return fmt.Errorf("history: clickhouse: %w", err)
+		}
+		for i := range incidents {
+			r := &incidents[i]
+			svcs := r.Services
+			if svcs == nil {
+				svcs = []string{}
+			}
+			if err := bt.Append(r.ID, r.Time, r.Incident, r.Event, r.Detail, r.Actor, r.Fingerprint, r.AlertName, svcs,
+				r.RootCause, r.Signature, r.Title, r.Severity, r.Team, r.Category, r.Priority, r.Problem, chTime(r.OpenedAt),
+				r.AlertCount, uint32(1)); err != nil {
+				bt.Abort()
+				return fmt.Errorf("history: clickhouse: append incident row: %w", err)
+			}
+		}
+		if err := bt.Send(); err != nil {
+			return fmt.Errorf("history: clickhouse: insert incident_events: %w", err)
+		}
+	}
+	return nil
+}
+
+// chTime maps the zero time to the Unix epoch (DateTime's zero).
+func chTime(t time.Time) time.Time {
+	if t.IsZero() || t.Unix() < 0 {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC()
+}
+
+func fromCH(t time.Time) time.Time {
+	if t.Unix() <= 0 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func boolU8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// skipStored drops the rows whose ID is stored already.
+func skipStored[R any](ctx context.Context, s *ClickHouse, table string, rows []R, key func(*R) (uint64, time.Time)) ([]R, error) {
+	if len(rows) == 0 {
+		return rows, nil
+	}
+	lo, hi := int64(1<<62), int64(0)
+	for i := range rows {
+		_, t := key(&rows[i])
+		lo, hi = min(lo, t.Unix()), max(hi, t.Unix())
+	}
+	q := fmt.Sprintf("SELECT event_id FROM %s WHERE event_time >= toDateTime(%d) AND event_time <= toDateTime(%d)", table, max(lo, 0), max(hi, 0))
+	res, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse: check stored rows: %w", err)
+	}
+	have := map[uint64]struct{}{}
+	for res.Next() {
+		var id uint64
+		if err := res.Scan(&id); err != nil {
+			res.Close()
+			return nil, err
+		}
+		have[id] = struct{}{}
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	out := rows[:0:0]
+	for i := range rows {
+		id, _ := key(&rows[i])
+		if _, ok := have[id]; ok {
+			continue
+		}
+		have[id] = struct{}{} // twice in one batch: once
+		out = append(out, rows[i])
+	}
+	return out, nil
+}
+
+func timeRange(col string, since, until time.Time) string {
+	return fmt.Sprintf("%s >= toDateTime(%d) AND %s < toDateTime(%d)", col, max(since.Unix(), 0), col, max(until.Unix(), 0))
+}
+
+func stepSeconds(d time.Duration) int64 { return max(int64(d/time.Second), 1) }
+
+// volumeKey returns the key expressions on alert_events and incident_events.
+func volumeKey(by string) (alert, incident string, err error) {
+	switch by {
+	case "":
+		return "''", "''", nil
+	case "service":
+		return "service", "root_cause", nil
+	case "alertname":
+		return "alertname", "alertname", nil
+	case "team":
+		return "team", "team", nil
+	case "priority":
+		return "priority", "priority", nil
+	}
+	return "", "", fmt.Errorf("by: %q is not one of service, alertname, team, priority", by)
+}
+
+// Volume implements Store.
+func (s *ClickHouse) Volume(ctx context.Context, q Query) ([]VolumeRow, error) {
+	ak, ik, err := volumeKey(q.By)
+	if err != nil {
+		return nil, err
+	}
+	step := stepSeconds(q.Step)
+	var args []any
+	af, inf := "", ""
+	if q.KeySet {
+		af, inf = " AND "+ak+" = ?", " AND "+ik+" = ?"
+		args = []any{q.Key}
+	}
+	m := map[[2]string]*VolumeRow{}
+	get := func(b uint32, k string) *VolumeRow {
+		key := [2]string{strconv.FormatUint(uint64(b), 10), k}
+		r := m[key]
+		if r == nil {
+			r = &VolumeRow{T: time.Unix(int64(b), 0).UTC(), Key: k}
+			m[key] = r
+		}
+		return r
+	}
+	aq := fmt.Sprintf(`SELECT toUInt32(intDiv(toUInt32(event_time), %d) * %d) AS b, %s AS k,
+    toInt64(countIf(kind != 'resolved')) AS a, toInt64(sum(notifications)) AS n
+FROM alert_events WHERE %s%s GROUP BY b, k`, step, step, ak, timeRange("event_time", q.Since, q.Until), af)
+	rows, err := s.conn.Query(ctx, aq, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse: volume: %w", err)
+	}
+	for rows.Next() {
+		var b uint32
+		var k string
+		var a, n int64
+		if err := rows.Scan(&b, &k, &a, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r := get(b, k)
+		r.Alerts += a
+		r.Notifications += n
+	}
+	rows.Close()
+	iq := fmt.Sprintf(`SELECT toUInt32(intDiv(toUInt32(event_time), %d) * %d) AS b, %s AS k, toInt64(count()) AS c
+FROM incident_events WHERE event = 'opened' AND %s%s GROUP BY b, k`, step, step, ik, timeRange("event_time", q.Since, q.Until), inf)
+	rows, err = s.conn.Query(ctx, iq, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse: volume: %w", err)
+	}
+	for rows.Next() {
+		var b uint32
+		var k string
+		var c int64
+		if err := rows.Scan(&b, &k, &c); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		get(b, k).Incidents += c
+	}
+	rows.Close()
+	out := make([]VolumeRow, 0, len(m))
+	for _, r := range m {
+		if r.Alerts != 0 || r.Notifications != 0 || r.Incidents != 0 {
+			out = append(out, *r)
+		}
+	}
+	sortVolume(out)
+	return out, nil
+}
+
+func sortVolume(rows []VolumeRow) {
+	sort.Slice(rows, func(i, j int) bool {
+		if !rows[i].T.Equal(rows[j].T) {
+			return rows[i].T.Before(rows[j].T)
+		}
+		return rows[i].Key < rows[j].Key
+	})
+}
+
+// latest returns the expression for the latest non-empty value of col.
+func latest(col string) string {
+	return fmt.Sprintf("argMaxIf(%s, (event_time, %s), %s != '')", col, col, col)
+}
+
+// Incidents implements Store.
+func (s *ClickHouse) Incidents(ctx context.Context, since, until time.Time) ([]IncidentFact, error) {
+	q := fmt.Sprintf(`SELECT incident_id,
+    minIf(opened_at, event = 'opened'),
+    minIf(event_time, event = 'acknowledged'),
+    maxIf(event_time, event = 'resolved'),
+    toInt64(countIf(event = 'reopened')),
+    %s, %s, %s, %s, %s, %s, %s,
+    argMinIf(alertname, (event_time, alertname), event = 'opened'),
+    toInt64(max(alert_count))
+FROM incident_events
+WHERE incident_id IN (SELECT incident_id FROM incident_events WHERE event = 'opened' AND %s)
+GROUP BY incident_id`,
+		latest("team"), latest("category"), latest("priority"), latest("root_cause"), latest("signature"), latest("problem_id"), latest("title"),
+		timeRange("event_time", since, until))
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse: incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []IncidentFact
+	for rows.Next() {
+		var f IncidentFact
+		var opened, acked, resolved time.Time
+		var reopened, count int64
+		if err := rows.Scan(&f.ID, &opened, &acked, &resolved, &reopened, &f.Team, &f.Category, &f.Priority,
+			&f.RootCause, &f.Signature, &f.Problem, &f.Title, &f.AlertName, &count); err != nil {
+			return nil, err
+		}
+		f.OpenedAt, f.AckedAt, f.ResolvedAt = fromCH(opened), fromCH(acked), fromCH(resolved)
+		f.Reopened, f.AlertCount = int(reopened), int(count)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sortFacts(out)
+	return out, nil
+}
+
+func sortFacts(fs []IncidentFact) {
+	sort.Slice(fs, func(i, j int) bool {
+		if !fs[i].OpenedAt.Equal(fs[j].OpenedAt) {
+			return fs[i].OpenedAt.Before(fs[j].OpenedAt)
+		}
+		return fs[i].ID < fs[j].ID
+	})
+}
+
+// AlertNames implements Store.
+func (s *ClickHouse) AlertNames(ctx context.Context, since, until time.Time) ([]NameStat, error) {
+	q := fmt.Sprintf(`SELECT alertname,
+    toInt64(countIf(kind != 'resolved')) AS e,
+    toInt64(countIf(kind = 'refired')),
+    toInt64(countIf(kind != 'resolved' AND flapping = 1)),
+    toInt64(sum(notifications)),
+    toInt64(uniqExact(fingerprint)),
+    toInt64(uniqExactIf(incident_id, incident_id != ''))
+FROM alert_events WHERE %s
+GROUP BY alertname`, timeRange("event_time", since, until))
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse: alert names: %w", err)
+	}
+	defer rows.Close()
+	var out []NameStat
+	for rows.Next() {
+		var n NameStat
+		if err := rows.Scan(&n.AlertName, &n.Episodes, &n.Refires, &n.Flapping, &n.Notifications, &n.Fingerprints, &n.Incidents); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sortNames(out)
+	return out, nil
+}
+
+func sortNames(ns []NameStat) {
+	sort.Slice(ns, func(i, j int) bool {
+		if ns[i].Episodes != ns[j].Episodes {
+			return ns[i].Episodes > ns[j].Episodes
+		}
+		return ns[i].AlertName < ns[j].AlertName
+	})
+}
+
+// Counts implements Store.
+func (s *ClickHouse) Counts(ctx context.Context) (alerts, incidents int64, err error) {
+	for _, x := range []struct {
+		table string
+		n     *int64
+	}{{"alert_events", &alerts}, {"incident_events", &incidents}} {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT uniqExact(event_id) FROM "+x.table).Scan(&n); err != nil {
+			return 0, 0, fmt.Errorf("history: clickhouse: count %s: %w", x.table, err)
+		}
+		*x.n = int64(n)
+	}
+	return alerts, incidents, nil
+}
