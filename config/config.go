@@ -16,6 +16,7 @@ import (
 
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/history"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/kafka"
 	"github.com/sift-aiops/sift/internal/yamlpath"
@@ -38,6 +39,7 @@ type Config struct {
 	Knowledge knowledge.Config   `yaml:"knowledge"`
 	Classify  classify.Config    `yaml:"classify"`
 	Kafka     kafka.Config       `yaml:"kafka"`
+	History   history.Config     `yaml:"history"`
 }
 
 // Default returns the configuration used when no file is given.
@@ -155,6 +157,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	if err := c.History.Validate(); err != nil {
 		return err
 	}
 	if c.Listen != "" && !strings.Contains(c.Listen, ":") {

@@ -24,6 +24,68 @@ type Exporter interface {
 	Export(ctx context.Context, events []model.IncidentEvent) error
 }
 
+// HistoryExporter is implemented by exporters that record history: after
+// Export of a commit's incident events, ExportHistory receives the alert
+// state changes and incident lifecycle events of the same records (see
+// correlate.Engine.EmitHistory). It is also called while the pipeline
+// recovers, with the events of the replayed records (hb.Replayed).
+type HistoryExporter interface {
+	ExportHistory(ctx context.Context, hb *model.HistoryBatch)
+}
+
+// Barrierer is implemented by exporters that keep what they receive
+// durably (a spool): done is called once everything handed over before
+// the barrier is durable. The pipeline waits for it before a snapshot
+// lets the journal forget the records those events came from.
+type Barrierer interface {
+	Barrier(done func())
+}
+
+// ForwardHistory passes hb on to the exporters of xs that record history
+// (for a stage that passes events on).
+func ForwardHistory(ctx context.Context, xs []Exporter, hb *model.HistoryBatch) {
+	for _, x := range xs {
+		if h, ok := x.(HistoryExporter); ok {
+			h.ExportHistory(ctx, hb)
+		}
+	}
+}
+
+// ForwardBarrier passes a barrier on to the exporters of xs that keep
+// events durably; done is called once all of them are done.
+func ForwardBarrier(xs []Exporter, done func()) {
+	var bs []Barrierer
+	for _, x := range xs {
+		if b, ok := x.(Barrierer); ok {
+			bs = append(bs, b)
+		}
+	}
+	if len(bs) == 0 {
+		done()
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(len(bs))
+	for _, b := range bs {
+		var once sync.Once
+		b.Barrier(func() { once.Do(wg.Done) })
+	}
+	go func() {
+		wg.Wait()
+		done()
+	}()
+}
+
+// barrierTimeout bounds how long a snapshot waits for the history spool.
+const barrierTimeout = 30 * time.Second
+
+// exportItem is what one commit hands to the exporters.
+type exportItem struct {
+	ev      []model.IncidentEvent
+	hist    *model.HistoryBatch
+	barrier chan struct{} // closed when the durable exporters have all before it
+}
+
 // ExporterFunc adapts a function to Exporter.
 type ExporterFunc func(ctx context.Context, events []model.IncidentEvent) error
 
@@ -47,6 +109,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// History turns on history events (alert state changes and incident
+	// lifecycle) for the exporters that implement HistoryExporter.
+	History bool
 }
 
 // Pipeline is a running Sift pipeline.
@@ -56,7 +121,7 @@ type Pipeline struct {
 	mu        sync.RWMutex
 	eng       *correlate.Engine
 	exporters []Exporter
-	events    chan []model.IncidentEvent
+	events    chan exportItem
 	sinceSnap int
 	applied   uint64 // last journal sequence applied to the engine
 	lastSnap  time.Time
@@ -94,7 +159,7 @@ func Open(opts Options, exporters ...Exporter) (*Pipeline, error) {
 		opts:      opts,
 		eng:       correlate.New(opts.Correlate, opts.Topology),
 		exporters: exporters,
-		events:    make(chan []model.IncidentEvent, 1024),
+		events:    make(chan exportItem, 1024),
 		stop:      make(chan struct{}),
 		log:       opts.Logger,
 		lastSnap:  opts.Now(),
@@ -134,12 +199,21 @@ func (p *Pipeline) recover() error {
 		}
 	}
 	n := 0
+	// The events of the replayed records go to history again: what a
+	// crash kept from the spool is written now (the stores skip what
+	// they have).
+	p.eng.EmitHistory(p.opts.History)
 	err = p.j.Replay(seq, func(r *model.Record) error {
 		n++
 		p.applied = r.Seq
 		if err := p.eng.Apply(r); err != nil {
 			// An action refused at replay was refused live too: not fatal.
 			p.log.Debug("replayed action refused", "seq", r.Seq, "err", err)
+		}
+		if p.opts.History {
+			if a, l := p.eng.DrainHistory(); len(a) > 0 || len(l) > 0 {
+				ForwardHistory(context.Background(), p.exporters, &model.HistoryBatch{Seq: r.Seq, Alerts: a, Lifecycle: l, Replayed: true})
+			}
 		}
 		return nil
 	})
@@ -164,6 +238,12 @@ func (p *Pipeline) applyCommitted(recs []*model.Record) {
 		p.applied = r.Seq
 	}
 	ev := p.eng.Drain()
+	var hb *model.HistoryBatch
+	if p.opts.History {
+		if a, l := p.eng.DrainHistory(); len(a) > 0 || len(l) > 0 {
+			hb = &model.HistoryBatch{Seq: recs[len(recs)-1].Seq, Alerts: a, Lifecycle: l}
+		}
+	}
 	for _, r := range recs {
 		p.sinceSnap++
 		if r.Batch != nil {
@@ -190,9 +270,15 @@ func (p *Pipeline) applyCommitted(recs []*model.Record) {
 	}
 	p.mu.Unlock()
 	p.m.correlateSeconds.Observe(time.Since(start).Seconds())
+	var barrier chan struct{}
+	if snap != nil && p.opts.History {
+		barrier = make(chan struct{})
+	}
+	p.publish(exportItem{ev: ev, hist: hb, barrier: barrier})
 	if snap != nil {
 		go func() {
 			defer p.snapping.Unlock()
+			p.waitBarrier(barrier)
 			t := time.Now()
 			if err := p.saveSnapshot(seq, snap); err != nil {
 				p.log.Error("snapshot failed", "err", err)
@@ -201,7 +287,20 @@ func (p *Pipeline) applyCommitted(recs []*model.Record) {
 			p.m.snapshotSeconds.Observe(time.Since(t).Seconds())
 		}()
 	}
-	p.publish(ev)
+}
+
+// waitBarrier waits until the durable exporters have what came before the
+// barrier (nil: nothing to wait for), or barrierTimeout.
+func (p *Pipeline) waitBarrier(b chan struct{}) {
+	if b == nil {
+		return
+	}
+	select {
+	case <-b:
+	case <-time.After(barrierTimeout):
+		p.log.Warn("history spool did not confirm its events before a snapshot; a crash now may lose some history", "waited", barrierTimeout)
+	case <-p.stop:
+	}
 }
 
 // saveSnapshot encodes a captured state and writes it as the snapshot
@@ -214,12 +313,15 @@ func (p *Pipeline) saveSnapshot(seq uint64, c *correlate.Captured) error {
 	return p.j.SaveSnapshot(seq, data)
 }
 
-func (p *Pipeline) publish(ev []model.IncidentEvent) {
-	if len(ev) == 0 || len(p.exporters) == 0 {
+func (p *Pipeline) publish(it exportItem) {
+	if len(p.exporters) == 0 || len(it.ev) == 0 && it.hist.Empty() && it.barrier == nil {
+		if it.barrier != nil {
+			close(it.barrier)
+		}
 		return
 	}
 	select {
-	case p.events <- ev:
+	case p.events <- it:
 	case <-p.stop:
 	}
 }
@@ -228,11 +330,21 @@ func (p *Pipeline) exportLoop() {
 	defer p.wg.Done()
 	for {
 		select {
-		case ev := <-p.events:
-			for _, x := range p.exporters {
-				if err := x.Export(context.Background(), ev); err != nil {
-					p.log.Warn("export failed", "err", err)
+		case it := <-p.events:
+			ctx := context.Background()
+			if len(it.ev) > 0 {
+				for _, x := range p.exporters {
+					if err := x.Export(ctx, it.ev); err != nil {
+						p.log.Warn("export failed", "err", err)
+					}
 				}
+			}
+			if !it.hist.Empty() {
+				ForwardHistory(ctx, p.exporters, it.hist)
+			}
+			if it.barrier != nil {
+				b := it.barrier
+				ForwardBarrier(p.exporters, func() { close(b) })
 			}
 		case <-p.stop:
 			return
@@ -324,7 +436,15 @@ func (p *Pipeline) Snapshot() error {
 	seq := p.applied
 	p.sinceSnap = 0
 	p.lastSnap = p.opts.Now()
+	var barrier chan struct{}
+	if p.opts.History {
+		barrier = make(chan struct{})
+	}
 	p.mu.Unlock()
+	if barrier != nil {
+		p.publish(exportItem{barrier: barrier})
+		p.waitBarrier(barrier)
+	}
 	return p.saveSnapshot(seq, snap)
 }
 

@@ -164,7 +164,7 @@ func (p *Pipeline) Resync() int {
 	p.mu.RUnlock()
 	if len(evs) > 0 {
 		p.log.Info("resending incidents changed since the last delivered event", "since", since, "incidents", len(evs))
-		p.publish(evs)
+		p.publish(exportItem{ev: evs})
 	}
 	return len(evs)
 }

@@ -18,6 +18,7 @@ import (
 type classifyStage struct {
 	c    *classify.Classifier
 	p    *pipeline.Pipeline
+	view func(id string) []model.AlertState // instead of p (backfill)
 	next []pipeline.Exporter
 	log  *slog.Logger
 
@@ -37,10 +38,16 @@ type cached struct {
 const reclassifyEvery = 15 * time.Second
 
 func newClassifyStage(c *classify.Classifier, log *slog.Logger) *classifyStage {
+	if log == nil {
+		log = slog.Default()
+	}
 	return &classifyStage{c: c, log: log, cache: map[string]cached{}}
 }
 
 func (s *classifyStage) alerts(id string) []model.AlertState {
+	if s.view != nil {
+		return s.view(id)
+	}
 	var out []model.AlertState
 	s.p.View(func(e *correlate.Engine) { out = e.IncidentAlerts(id) })
 	return out
@@ -89,6 +96,15 @@ func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) e
 	}
 	return nil
 }
+
+// ExportHistory implements pipeline.HistoryExporter for the exporters
+// after the stage (which see the classification of Export first).
+func (s *classifyStage) ExportHistory(ctx context.Context, hb *model.HistoryBatch) {
+	pipeline.ForwardHistory(ctx, s.next, hb)
+}
+
+// Barrier implements pipeline.Barrierer for the exporters after the stage.
+func (s *classifyStage) Barrier(done func()) { pipeline.ForwardBarrier(s.next, done) }
 
 // Delivered implements pipeline.Acknowledger for the exporters after the
 // stage.

@@ -20,6 +20,9 @@ Usage:
   sift serve [--config FILE] [--listen ADDR] [--data-dir DIR]
   sift replay --config FILE --input alerts.ndjson --output incidents.ndjson
   sift config check FILE
+  sift backfill --config FILE --input alerts.ndjson              (write the history of recorded alerts)
+  sift analytics volume|response|noise|noisy|flapping|problems|forecast|emerging --config FILE [--json]
+  sift history migrate --config FILE                             (apply the ClickHouse migrations)
   sift kb search --dir DIR [--limit N] [--json] "text"
   sift route test --config FILE --labels 'alertname=X,service=Y'   (which route matches and why)
   sift import --config FILE --format csv|ndjson FILE             (load historical tickets)
@@ -47,6 +50,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return replayMain(args[1:], stdin, stdout, stderr)
 	case "config":
 		return configMain(args[1:], stdout, stderr)
+	case "backfill":
+		return backfillMain(args[1:], stdin, stdout, stderr)
+	case "analytics":
+		return analyticsMain(args[1:], stdout, stderr)
+	case "history":
+		return historyMain(args[1:], stdout, stderr)
 	case "kb":
 		if len(args) < 2 || args[1] != "search" {
 			fmt.Fprintln(stderr, "usage: sift kb search --dir DIR [--limit N] [--json] \"text\"")

@@ -212,6 +212,11 @@ const maxBadLines = 20
 
 // replay decodes the input in parallel and applies it to eng in order.
 func replay(in io.Reader, dec *ingest.Decoder, eng *correlate.Engine, bar *progressBar) (replayStats, error) {
+	return replayThen(in, dec, eng, bar, nil)
+}
+
+// replayThen is replay calling after (if not nil) after each batch.
+func replayThen(in io.Reader, dec *ingest.Decoder, eng *correlate.Engine, bar *progressBar, after func() error) (replayStats, error) {
 	var st replayStats
 	workers := runtime.GOMAXPROCS(0)
 	todo := make(chan *chunk, workers*2)
@@ -272,6 +277,11 @@ func replay(in io.Reader, dec *ingest.Decoder, eng *correlate.Engine, bar *progr
 		}
 		for i := range c.batches {
 			eng.ApplyBatch(&c.batches[i])
+			if after != nil {
+				if err := after(); err != nil {
+					return st, err
+				}
+			}
 		}
 		if bar != nil {
 			bar.add(c.read)

@@ -24,6 +24,7 @@ import (
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/config"
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/history"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/httpapi"
 	"github.com/sift-aiops/sift/ingest/kafka"
@@ -114,18 +115,27 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer exp.Close()
 		stage.next = append(stage.next, exp)
 	}
+	recorder, err := openHistory(ctx, cfg, reg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer recorder.Close()
+	stage.next = append(stage.next, recorder)
 	p, err := pipeline.Open(pipeline.Options{
 		DataDir:    cfg.DataDir,
 		Correlate:  cfg.Correlate,
 		Topology:   cfg.Topology,
 		Registerer: reg,
 		Logger:     log,
+		History:    true,
 	}, stage)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	stage.p = p
+	recorder.OnSpoolFull = func() { raiseSpoolFull(p, log) }
 	p.Resync() // events a crash kept from the exporters
 	stopConsumer := func() {}
 	if cfg.Kafka.Enabled() {
@@ -226,6 +236,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		tickets.WriteJSON(w, http.StatusOK, map[string]any{"incident": inc})
 	})
 	mux.Handle("GET /api/v1/knowledge/search", kb.SearchHandler())
+	(&history.Analytics{Store: recorder.Store()}).Register(mux, time.Now)
 	mux.HandleFunc("POST /api/v1/incidents/{id}/draft-article", func(w http.ResponseWriter, r *http.Request) {
 		var inc *model.Incident
 		var alerts []model.AlertState
