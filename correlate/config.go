@@ -51,6 +51,11 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // Config tunes correlation. The zero value is completed by Defaults.
 type Config struct {
+	// IDPrefix goes before the numbers of incident and problem ids
+	// (INC-7, PRB-2 by default). Several Sift instances that share one
+	// Kafka consumer group, one incidents topic or one ClickHouse give
+	// each its own ("eu1" gives eu1-INC-7).
+	IDPrefix string `yaml:"id_prefix"`
 	// Window is how far apart alerts can start and still join one incident.
 	Window Duration `yaml:"window"`
 	// Horizon bounds how long after an incident started an alert can still
@@ -176,6 +181,11 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports the first invalid setting.
 func (c Config) Validate() error {
+	for _, r := range c.IDPrefix {
+		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return fmt.Errorf("correlate.id_prefix: %q may hold only letters, digits, - and _", c.IDPrefix)
+		}
+	}
 	switch {
 	case c.Window < 0:
 		return fmt.Errorf("correlate.window: must not be negative")

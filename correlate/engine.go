@@ -789,7 +789,7 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 		evidence:  map[string][]time.Time{},
 		groupLast: map[string]time.Time{},
 	}
-	inc.ID = fmt.Sprintf("INC-%d", e.nextInc)
+	inc.ID = e.idPrefix() + fmt.Sprintf("INC-%d", e.nextInc)
 	inc.Status = model.IncidentOpen
 	inc.OpenedAt = start
 	inc.UpdatedAt = at
@@ -1080,6 +1080,14 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
+// idPrefix returns what goes before incident and problem ids.
+func (e *Engine) idPrefix() string {
+	if e.cfg.IDPrefix == "" {
+		return ""
+	}
+	return e.cfg.IDPrefix + "-"
+}
+
 func (e *Engine) timeline(inc *incident, at time.Time, ev, detail string) {
 	e.timelineRec(inc, at, ev, detail, nil)
 }
@@ -1178,7 +1186,7 @@ func (e *Engine) linkProblem(sig string, at time.Time) {
 	p := e.problems[id]
 	if p == nil {
 		e.nextPrb++
-		id = fmt.Sprintf("PRB-%d", e.nextPrb)
+		id = e.idPrefix() + fmt.Sprintf("PRB-%d", e.nextPrb)
 		p = &model.Problem{ID: id, Signature: sig, FirstSeen: recent[0].OpenedAt}
 		service, alert, _ := strings.Cut(sig, "|")
 		p.Title = fmt.Sprintf("recurring: %s on %s", alert, service)

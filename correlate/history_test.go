@@ -1,0 +1,72 @@
+package correlate
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// The history events of one incident's life, in order, with what each
+// carries; incident ids take the configured prefix.
+func TestHistoryEvents(t *testing.T) {
+	e := New(Config{IDPrefix: "eu1"}, Topology{DependsOn: map[string][]string{"checkout": {"payment"}}})
+	e.EmitHistory(true)
+	pay, co := al("PaymentDown", "payment"), al("CheckoutErrors", "checkout")
+	send(e, pay, 0, 0)
+	send(e, pay, time.Minute, 0) // a repeat: no event
+	send(e, co, 90*time.Second, 90*time.Second)
+	if err := e.ApplyAction(&model.Action{At: t0.Add(2 * time.Minute), Kind: model.ActionAck, Incident: "eu1-INC-1", Actor: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	resolve(e, pay, 3*time.Minute)
+	resolve(e, co, 4*time.Minute)
+	send(e, pay, 5*time.Minute, 5*time.Minute) // fires again within the reopen grace
+
+	alerts, life := e.DrainHistory()
+	var got []string
+	for _, a := range alerts {
+		got = append(got, fmt.Sprintf("%s %s %s %s n=%d", a.At.Sub(t0), a.Labels["alertname"], a.Kind, a.Incident, a.Notifications))
+	}
+	want := []string{
+		"0s PaymentDown firing eu1-INC-1 n=1",
+		"1m30s CheckoutErrors firing eu1-INC-1 n=1",
+		"3m0s PaymentDown resolved eu1-INC-1 n=2", // the repeat and the resolving notification
+		"4m0s CheckoutErrors resolved eu1-INC-1 n=1",
+		"5m0s PaymentDown refired eu1-INC-1 n=1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("alert events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	got = got[:0]
+	for _, l := range life {
+		got = append(got, fmt.Sprintf("%s %s %s %s root=%s", l.At.Sub(t0), l.Incident, l.Event, l.AlertName, l.RootCause))
+	}
+	want = []string{
+		"0s eu1-INC-1 opened PaymentDown root=payment",
+		"1m30s eu1-INC-1 joined CheckoutErrors root=payment",
+		"2m0s eu1-INC-1 acknowledged  root=payment",
+		"4m0s eu1-INC-1 resolved  root=payment",
+		"5m0s eu1-INC-1 reopened PaymentDown root=payment",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("lifecycle events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if life[2].Actor != "ana" || life[0].OpenedAt != t0 || life[0].Fingerprint != pay.Labels.Fingerprint() {
+		t.Fatalf("event details: %+v", life[:3])
+	}
+	if a, l := e.DrainHistory(); a != nil || l != nil {
+		t.Fatal("drained twice")
+	}
+	// Without EmitHistory nothing is kept.
+	quiet := New(Config{}, Topology{})
+	send(quiet, pay, 0, 0)
+	if a, l := quiet.DrainHistory(); a != nil || l != nil {
+		t.Fatal("history events without EmitHistory")
+	}
+	if err := (Config{IDPrefix: "eu 1"}).Validate(); err == nil {
+		t.Fatal("id_prefix with a space accepted")
+	}
+}
