@@ -26,6 +26,11 @@ type Result struct {
 	Routes []RouteMatch `json:"-"`
 	// Priority explains the matrix decision (also when a route overrode it).
 	PriorityDecision PriorityDecision `json:"-"`
+	// TeamFrom and CategoryFrom say what decided: route, owner, knn or
+	// fallback (and llm after WithTriage).
+	TeamFrom, CategoryFrom string `json:"-"`
+	// The kNN winners, also below knn.min_confidence ("" without any).
+	KNNTeam, KNNCategory string `json:"-"`
 }
 
 // Classifier classifies incidents. It is safe for concurrent use.
@@ -171,6 +176,7 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 	tv := vote{Winner: kv.Team, Confidence: kv.TeamConfidence, IDs: kv.TeamIDs}
 	cv := vote{Winner: kv.Category, Confidence: kv.CategoryConfidence, IDs: kv.CategoryIDs}
 	res.Similar = kv.Neighbors
+	res.KNNTeam, res.KNNCategory = kv.Team, kv.Category
 	if len(res.Similar) > c.cfg.KNN.Similar {
 		res.Similar = res.Similar[:c.cfg.KNN.Similar]
 	}
@@ -191,17 +197,17 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 	hasOwner := ownerTeam != ""
 	switch {
 	case teamM != nil:
-		res.Team, res.Confidence = teamM.Team, 1
+		res.Team, res.Confidence, res.TeamFrom = teamM.Team, 1, "route"
 		res.Sources = append(res.Sources, "team: route "+teamM.TeamFrom+onAlert(teamA))
 	case tv.Winner != "" && tv.Confidence >= c.cfg.KNN.MinConfidence && (tv.Confidence >= ownerOverride || !hasOwner):
-		res.Team, res.Confidence = tv.Winner, tv.Confidence
+		res.Team, res.Confidence, res.TeamFrom = tv.Winner, tv.Confidence, "knn"
 		res.Sources = append(res.Sources, "team: "+knnSrc(tv))
 	default:
 		if svc, team := ownerSvc, ownerTeam; team != "" {
-			res.Team, res.Confidence = team, 1
+			res.Team, res.Confidence, res.TeamFrom = team, 1, "owner"
 			res.Sources = append(res.Sources, "team: owner of service "+svc)
 		} else {
-			res.Team = c.cfg.FallbackTeam
+			res.Team, res.TeamFrom = c.cfg.FallbackTeam, "fallback"
 			src := "team: fallback"
 			if tv.Winner != "" {
 				src += fmt.Sprintf(" (kNN %s %.2f below %.2f)", tv.Winner, tv.Confidence, c.cfg.KNN.MinConfidence)
@@ -212,13 +218,13 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 	// category
 	switch {
 	case catM != nil:
-		res.Category = catM.Category
+		res.Category, res.CategoryFrom = catM.Category, "route"
 		res.Sources = append(res.Sources, "category: route "+catM.CategoryFrom+onAlert(catA))
 	case cv.Winner != "" && cv.Confidence >= c.cfg.KNN.MinConfidence:
-		res.Category = cv.Winner
+		res.Category, res.CategoryFrom = cv.Winner, "knn"
 		res.Sources = append(res.Sources, "category: "+knnSrc(cv))
 	default:
-		res.Category = c.cfg.FallbackCategory
+		res.Category, res.CategoryFrom = c.cfg.FallbackCategory, "fallback"
 		src := "category: fallback"
 		if cv.Winner != "" {
 			src += fmt.Sprintf(" (kNN %s %.2f below %.2f)", cv.Winner, cv.Confidence, c.cfg.KNN.MinConfidence)

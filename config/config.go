@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sift-aiops/sift/classify"
+	"github.com/sift-aiops/sift/classify/llm"
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/history"
 	"github.com/sift-aiops/sift/ingest"
@@ -40,6 +41,7 @@ type Config struct {
 	Classify  classify.Config    `yaml:"classify"`
 	Kafka     kafka.Config       `yaml:"kafka"`
 	History   history.Config     `yaml:"history"`
+	LLM       llm.Config         `yaml:"llm"`
 }
 
 // Default returns the configuration used when no file is given.
@@ -160,6 +162,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.History.Validate(); err != nil {
+		return err
+	}
+	if err := c.LLM.Validate(); err != nil {
 		return err
 	}
 	if c.Listen != "" && !strings.Contains(c.Listen, ":") {

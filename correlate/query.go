@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -28,6 +29,11 @@ func (e *Engine) exportCapped(inc *incident, max int) *model.Incident {
 		cl := *inc.Class
 		cl.Sources = append([]string(nil), cl.Sources...)
 		c.Class = &cl
+	}
+	if inc.Triage != nil {
+		tr := *inc.Triage
+		tr.NextSteps = append([]string(nil), tr.NextSteps...)
+		c.Triage = &tr
 	}
 	return &c
 }
@@ -215,6 +221,10 @@ func (e *Engine) CheckAction(a *model.Action) error {
 		if a.Class == nil {
 			return fmt.Errorf("classification: missing")
 		}
+	case model.ActionTriage:
+		if a.Triage == nil {
+			return fmt.Errorf("triage: missing")
+		}
 	default:
 		return fmt.Errorf("unknown action %q", a.Kind)
 	}
@@ -259,6 +269,12 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 		e.event(model.EventClassified, inc, at)
 		inc.UpdatedAt = at
 		return nil
+	case model.ActionTriage:
+		tr := *a.Triage
+		tr.NextSteps = append([]string(nil), tr.NextSteps...)
+		inc.Triage = &tr
+		detail, _ := json.Marshal(tr)
+		e.timelineActor(inc, at, "triaged", string(detail), a.Actor)
 	case model.ActionResolve:
 		if a.Value != "" {
 			inc.Notes = strings.TrimSpace(inc.Notes + "\n" + a.Value)

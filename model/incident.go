@@ -80,6 +80,23 @@ type Incident struct {
 	Assignee   string          `json:"assignee,omitempty"`
 	Notes      string          `json:"notes,omitempty"`
 	Class      *Classification `json:"classification,omitempty"`
+	// Triage is the LLM's triage, when one was asked for and answered.
+	Triage *Triage `json:"triage,omitempty"`
+}
+
+// Triage is an LLM's triage of an incident (see classify/llm). Its text is
+// untrusted: shown escaped, never executed or followed. Team, Category and
+// Priority are proposals inside the taxonomy; rules stay authoritative.
+type Triage struct {
+	Summary       string    `json:"summary"`
+	ProbableCause string    `json:"probableCause"`
+	NextSteps     []string  `json:"nextSteps"`
+	Team          string    `json:"team,omitempty"`
+	Category      string    `json:"category,omitempty"`
+	Priority      string    `json:"priority,omitempty"`
+	Source        string    `json:"source"` // "llm"
+	Model         string    `json:"model"`
+	At            time.Time `json:"at"`
 }
 
 // Problem links incidents with the same signature that keep recurring.
@@ -117,6 +134,7 @@ const (
 	ActionResolve  = "resolve"
 	ActionNote     = "note"
 	ActionClassify = "classify"
+	ActionTriage   = "triage" // an LLM's triage arrived (journaled: replay gives the same incident)
 )
 
 // Action is something an agent did to an incident.
@@ -127,6 +145,7 @@ type Action struct {
 	Actor    string          `json:"actor,omitempty"`
 	Value    string          `json:"value,omitempty"` // assignee, note text
 	Class    *Classification `json:"classification,omitempty"`
+	Triage   *Triage         `json:"triage,omitempty"`
 }
 
 // Record is one journal entry: a batch of alerts or an agent action.

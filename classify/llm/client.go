@@ -18,6 +18,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/sift-aiops/sift/model"
 )
 
 // Errors. Every error of Triage and Draft that is not the caller's context
@@ -51,17 +53,7 @@ const Source = "llm"
 // plain text (validated, capped, other incidents' IDs redacted): display
 // them escaped, never execute or follow them. Team, Category and Priority
 // are suggestions inside the taxonomy; rules stay authoritative.
-type Triage struct {
-	Summary       string    `json:"summary"`
-	ProbableCause string    `json:"probableCause"`
-	NextSteps     []string  `json:"nextSteps"`
-	Team          string    `json:"team,omitempty"`
-	Category      string    `json:"category,omitempty"`
-	Priority      string    `json:"priority,omitempty"`
-	Source        string    `json:"source"` // "llm"
-	Model         string    `json:"model"`
-	At            time.Time `json:"at"`
-}
+type Triage = model.Triage
 
 // Message is one chat message sent to the model.
 type Message struct {

@@ -21,15 +21,19 @@ type classifyStage struct {
 	view func(id string) []model.AlertState // instead of p (backfill)
 	next []pipeline.Exporter
 	log  *slog.Logger
+	// triage, when an LLM is configured, is asked about the incidents the
+	// classification is not confident about.
+	triage *triageStage
 
 	mu    sync.RWMutex
 	cache map[string]cached
 }
 
 type cached struct {
-	res  classify.Result
-	at   time.Time
-	root string
+	res     classify.Result
+	at      time.Time
+	root    string
+	triaged bool
 }
 
 // reclassifyEvery bounds how often an incident that keeps growing is
@@ -64,21 +68,28 @@ func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) e
 		s.mu.RLock()
 		prev, seen := s.cache[inc.ID]
 		s.mu.RUnlock()
-		fresh := seen && ev.Type == model.EventUpdated && prev.root == inc.RootCause.Service && time.Since(prev.at) < reclassifyEvery
+		fresh := seen && ev.Type == model.EventUpdated && prev.root == inc.RootCause.Service && time.Since(prev.at) < reclassifyEvery &&
+			prev.triaged == (inc.Triage != nil)
 		var res classify.Result
 		if fresh {
 			res = prev.res
 		} else {
-			res = s.c.Classify(inc, s.alerts(inc.ID))
+			res = s.classifyAuto(inc, s.alerts(inc.ID))
 			s.mu.Lock()
-			s.cache[inc.ID] = cached{res: res, at: time.Now(), root: inc.RootCause.Service}
+			s.cache[inc.ID] = cached{res: res, at: time.Now(), root: inc.RootCause.Service, triaged: inc.Triage != nil}
 			s.mu.Unlock()
 		}
 		if inc.Class == nil { // an agent's decision wins over ours
 			c := res.Classification
 			inc.Class = &c
+			if ev.Type == model.EventOpened || ev.Type == model.EventUpdated || ev.Type == model.EventReopened {
+				s.triage.consider(inc, res)
+			}
 		}
-		if ev.Type == model.EventResolved || ev.Type == model.EventClassified {
+		// What the LLM decided is not learned from (a bad model must not
+		// teach the kNN); agents' decisions and the rest are.
+		fromLLM := res.TeamFrom == "llm" || res.CategoryFrom == "llm"
+		if ev.Type == model.EventClassified || ev.Type == model.EventResolved && !fromLLM {
 			if err := s.c.Learn(inc, s.alerts(inc.ID), *inc.Class); err != nil {
 				s.log.Warn("classify: learn", "incident", inc.ID, "err", err)
 			}
@@ -87,6 +98,7 @@ func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) e
 			s.mu.Lock()
 			delete(s.cache, inc.ID)
 			s.mu.Unlock()
+			s.triage.forget(inc.ID)
 		}
 	}
 	for _, x := range s.next {
@@ -110,10 +122,20 @@ func (s *classifyStage) Barrier(done func()) { pipeline.ForwardBarrier(s.next, d
 // stage.
 func (s *classifyStage) Delivered() (time.Time, bool) { return pipeline.EarliestDelivered(s.next) }
 
+// classifyAuto is the classifier's decision with what the gating takes of
+// the incident's LLM triage.
+func (s *classifyStage) classifyAuto(inc *model.Incident, alerts []model.AlertState) classify.Result {
+	res := s.c.Classify(inc, alerts)
+	if inc.Triage != nil {
+		res = s.c.WithTriage(res, inc.Triage, classify.DefaultTriageWeight)
+	}
+	return res
+}
+
 // Classify returns the classification of an incident for the API: the
 // agent's decision if there is one, else the classifier's.
 func (s *classifyStage) Classify(inc *model.Incident, alerts []model.AlertState) classify.Result {
-	res := s.c.Classify(inc, alerts)
+	res := s.classifyAuto(inc, alerts)
 	if inc.Class != nil {
 		res.Classification = *inc.Class
 		res.Sources = append([]string{"agent decision"}, inc.Class.Sources...)

@@ -106,6 +106,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	defer classifier.Close()
 	stage := newClassifyStage(classifier, log)
+	if cfg.LLM.Enabled() {
+		ts, err := newTriageStage(cfg.LLM, classifier, cfg.DataDir, reg, log)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("llm: %w", err)
+		}
+		defer ts.close()
+		stage.triage = ts
+		log.Info("llm triage enabled", "base_url", cfg.LLM.BaseURL, "model", cfg.LLM.Model)
+	}
 	if cfg.Kafka.Enabled() && cfg.Kafka.IncidentsEnabled() {
 		exp, err := kafkaexport.New(cfg.Kafka, reg, log)
 		if err != nil {
@@ -165,6 +175,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	defer kb.Close()
 	kb.OnError = func(err error) { log.Warn("knowledge base", "err", err) }
+	if stage.triage != nil {
+		stage.triage.start(p, kb)
+	}
 	if kcfg.Dir != "" {
 		go kb.Watch(ctx)
 		log.Info("knowledge base loaded", "dir", kcfg.Dir, "articles", kb.Len())
@@ -178,6 +191,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			out["articles"] = arts
 		}
 		out["classification"] = stage.Classify(inc, alerts)
+		if inc.Triage != nil {
+			out["triage"] = inc.Triage // also inside the incident
+		}
 	}
 	tapi.Register(mux)
 	mux.HandleFunc("POST /api/v1/incidents/{id}/classify", func(w http.ResponseWriter, r *http.Request) {
@@ -236,6 +252,24 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		tickets.WriteJSON(w, http.StatusOK, map[string]any{"incident": inc})
 	})
 	mux.Handle("GET /api/v1/knowledge/search", kb.SearchHandler())
+	mux.HandleFunc("GET /api/v1/incidents/{id}/triage", func(w http.ResponseWriter, r *http.Request) {
+		var inc *model.Incident
+		p.View(func(e *correlate.Engine) { inc = e.Incident(r.PathValue("id")) })
+		if inc == nil {
+			tickets.WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
+			return
+		}
+		out := map[string]any{"incident": inc.ID, "triage": inc.Triage, "audit": []any{}}
+		if stage.triage != nil {
+			a, err := stage.triage.audits(inc.ID)
+			if err != nil {
+				tickets.WriteError(w, http.StatusInternalServerError, "", err.Error())
+				return
+			}
+			out["audit"] = a
+		}
+		tickets.WriteJSON(w, http.StatusOK, out)
+	})
 	(&history.Analytics{Store: recorder.Store()}).Register(mux, time.Now)
 	mux.HandleFunc("POST /api/v1/incidents/{id}/draft-article", func(w http.ResponseWriter, r *http.Request) {
 		var inc *model.Incident

@@ -1,0 +1,72 @@
+package classify
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// DefaultTriageWeight is the confidence given to a decision taken on an
+// LLM's proposal.
+const DefaultTriageWeight = 0.5
+
+// WithTriage applies an LLM's proposals (t) to a classification, under
+// gating that keeps a bad model from routing worse than the rules and kNN
+// alone:
+//   - a route, a service owner or a confident kNN vote decides as before
+//     (rules stay authoritative): the proposal is only recorded;
+//   - where the decision fell to the fallback, the proposal is taken if it
+//     is in the taxonomy and either agrees with the kNN winner that was not
+//     confident enough alone, or kNN had no candidate at all (a new
+//     signature); a proposal that contradicts kNN's candidate is not taken;
+//   - priority stays with the route or the priority matrix (configuration).
+//
+// Sources record what came from the LLM and with what weight.
+func (c *Classifier) WithTriage(res Result, t *model.Triage, weight float64) Result {
+	if t == nil {
+		return res
+	}
+	if weight <= 0 {
+		weight = DefaultTriageWeight
+	}
+	res.Sources = append([]string(nil), res.Sources...)
+	who := "llm " + t.Model
+	apply := func(field, proposal string, allowed map[string]bool, from *string, knn string, cur *string) {
+		switch {
+		case proposal == "":
+			return
+		case len(allowed) == 0 || !allowed[proposal]:
+			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %q, not in the taxonomy: ignored", field, who, proposal))
+		case *from != "fallback":
+			if proposal != *cur {
+				res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s; the %s decision stands", field, who, proposal, *from))
+			}
+		case knn != "" && knn != proposal:
+			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s against kNN's candidate %s: neither confident, fallback kept", field, who, proposal, knn))
+		default:
+			*cur, *from = proposal, "llm"
+			why := "no past incident to compare"
+			if knn != "" {
+				why = "agrees with kNN's candidate below the threshold"
+			}
+			for i, s := range res.Sources {
+				if strings.HasPrefix(s, field+": fallback") {
+					res.Sources = append(res.Sources[:i:i], res.Sources[i+1:]...)
+					break
+				}
+			}
+			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s (weight %.2f; %s)", field, who, weight, why))
+		}
+	}
+	before := res.TeamFrom
+	apply("team", t.Team, c.teams, &res.TeamFrom, res.KNNTeam, &res.Team)
+	if before == "fallback" && res.TeamFrom == "llm" {
+		res.Confidence = weight
+	}
+	apply("category", t.Category, c.cats, &res.CategoryFrom, res.KNNCategory, &res.Category)
+	if t.Priority != "" && t.Priority != res.Priority {
+		res.Sources = append(res.Sources, fmt.Sprintf("priority: %s proposed %s; the priority rules decide", who, t.Priority))
+	}
+	return res
+}

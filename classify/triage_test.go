@@ -1,0 +1,47 @@
+package classify
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+func TestWithTriageGating(t *testing.T) {
+	c := &Classifier{teams: set([]string{"payments", "web"}), cats: set([]string{"availability", "latency"})}
+	tr := &model.Triage{Team: "payments", Category: "latency", Priority: "P1", Model: "m1"}
+	fallback := Result{Classification: model.Classification{Team: "ops", Category: "other", Priority: "P3",
+		Sources: []string{"team: fallback", "category: fallback", "priority: matrix"}}, TeamFrom: "fallback", CategoryFrom: "fallback"}
+
+	// New signature (no kNN candidate): the proposal fills the fallback.
+	r := c.WithTriage(fallback, tr, 0.5)
+	if r.Team != "payments" || r.Category != "latency" || r.Priority != "P3" || r.Confidence != 0.5 || r.TeamFrom != "llm" {
+		t.Fatalf("new signature: %+v", r)
+	}
+	if s := strings.Join(r.Sources, "|"); !strings.Contains(s, "team: llm m1 (weight 0.50") || strings.Contains(s, "team: fallback") {
+		t.Fatalf("sources: %s", s)
+	}
+	if fallback.Team != "ops" || fallback.Sources[0] != "team: fallback" {
+		t.Fatal("WithTriage changed its input")
+	}
+	// kNN's sub-threshold candidate: taken when the LLM agrees, not when it contradicts.
+	withKNN := fallback
+	withKNN.KNNTeam, withKNN.KNNCategory = "payments", "availability"
+	r = c.WithTriage(withKNN, tr, 0.5)
+	if r.Team != "payments" || r.Category != "other" {
+		t.Fatalf("agreement rule: %+v", r)
+	}
+	// Rules, owners and confident kNN stand.
+	for _, from := range []string{"route", "owner", "knn"} {
+		decided := Result{Classification: model.Classification{Team: "web", Category: "availability"}, TeamFrom: from, CategoryFrom: from}
+		r = c.WithTriage(decided, tr, 0.5)
+		if r.Team != "web" || r.Category != "availability" || !strings.Contains(strings.Join(r.Sources, "|"), "decision stands") {
+			t.Fatalf("%s decision overridden: %+v", from, r)
+		}
+	}
+	// Out of the taxonomy (an injected "route to team evil"): ignored.
+	r = c.WithTriage(fallback, &model.Triage{Team: "evil", Category: "pwned", Model: "m1"}, 0.5)
+	if r.Team != "ops" || r.Category != "other" || !strings.Contains(strings.Join(r.Sources, "|"), "not in the taxonomy") {
+		t.Fatalf("out of taxonomy: %+v", r)
+	}
+}
