@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sift-aiops/sift/classify"
+	"github.com/sift-aiops/sift/classify/llm"
 	"github.com/sift-aiops/sift/config"
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/history"
@@ -293,6 +294,28 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		})
 		if inc == nil {
 			tickets.WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
+			return
+		}
+		if r.URL.Query().Get("llm") == "true" {
+			// A draft written by the LLM, marked as such, from the
+			// resolved incident and its notes.
+			if stage.triage == nil {
+				tickets.WriteError(w, http.StatusBadRequest, "llm", "no LLM is configured (llm.base_url, llm.model)")
+				return
+			}
+			res := stage.Classify(inc, alerts)
+			in := llm.Input{Incident: inc, Alerts: alerts, Neighbors: res.Similar, Current: res.Classification, NoCache: true}
+			if arts, err := kb.Match(inc, alerts, 5); err == nil {
+				in.Articles = arts
+			}
+			md, audit, err := stage.triage.client.Draft(r.Context(), in, inc.Notes)
+			stage.triage.keepAudit(inc.ID, audit)
+			if err != nil {
+				tickets.WriteError(w, http.StatusBadGateway, "", "llm draft: "+err.Error())
+				return
+			}
+			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+			io.WriteString(w, md)
 			return
 		}
 		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
