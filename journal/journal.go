@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sift-aiops/sift/model"
@@ -81,8 +82,16 @@ type Journal struct {
 	size     int64    // its size
 	wbuf     []byte   // the group being written
 	cbuf     []byte   // its cursor frame's payload
-	failed   error    // a write or sync failed: every later append fails
+	failed   error    // a write or sync failed: appends fail until heal succeeds
+	good     int64    // size of f after the last committed group
+	lastHeal time.Time
+
+	health   atomic.Pointer[error] // failed, for other goroutines (nil: writable)
+	failures atomic.Uint64         // commits that failed
 }
+
+// healEvery bounds how often a failed journal tries to heal.
+const healEvery = time.Second
 
 type request struct {
 	rec  *model.Record
@@ -192,6 +201,7 @@ func (j *Journal) load() error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	j.f, j.size, j.curFirst = f, st.Size(), segs[len(segs)-1]
+	j.good = j.size
 	if !j.opts.NoSync {
 		// The truncation of a torn tail must be durable before appending.
 		if err := datasync(f); err != nil {
@@ -272,7 +282,7 @@ func (j *Journal) createSegment(first uint64) error {
 			return err
 		}
 	}
-	j.f, j.size, j.curFirst = f, 0, first
+	j.f, j.size, j.good, j.curFirst = f, 0, 0, first
 	return nil
 }
 
@@ -353,21 +363,30 @@ func (j *Journal) commit(group []*request) {
 			r.err <- err
 		}
 	}
-	if j.failed != nil {
-		fail(j.failed)
-		return
-	}
 	first := j.lastSeq + 1 // lastSeq is only written by this goroutine
+	j.wbuf = j.wbuf[:0]
+	if j.failed != nil {
+		if time.Since(j.lastHeal) < healEvery {
+			fail(j.failed)
+			return
+		}
+		j.lastHeal = time.Now()
+		if err := j.heal(first); err != nil {
+			fail(fmt.Errorf("%w (healing failed: %v)", j.failed, err))
+			return
+		}
+		j.failed = nil
+		j.health.Store(nil)
+	}
 	need := int64(0)
 	for _, r := range group {
 		need += frameHeader + int64(len(r.data))
 	}
-	j.wbuf = j.wbuf[:0]
 	// Roll when the group does not fit, unless the segment has no record
 	// yet (a group larger than a segment gets a segment of its own).
 	if j.curFirst <= j.lastSeq && j.size+need > segmentSize {
 		if err := j.roll(first); err != nil {
-			j.failed = fmt.Errorf("journal: roll segment: %w (no more appends are accepted)", err)
+			j.setFailed(fmt.Errorf("journal: roll segment: %w (appends are refused until it heals)", err))
 			fail(j.failed)
 			return
 		}
@@ -406,12 +425,14 @@ func (j *Journal) commit(group []*request) {
 	}
 	if err != nil {
 		// After a failed write or fsync the file's state is unknown:
-		// refuse everything from now on rather than risk acknowledging
+		// refuse appends until heal has cut the segment back to what was
+		// committed and made that durable, rather than risk acknowledging
 		// records after a hole.
-		j.failed = fmt.Errorf("journal: commit: %w (no more appends are accepted)", err)
+		j.setFailed(fmt.Errorf("journal: commit: %w (appends are refused until it heals)", err))
 		fail(j.failed)
 		return
 	}
+	j.good = j.size
 	j.mu.Lock()
 	for k, v := range newCursors {
 		j.cursors[k] = v
@@ -427,6 +448,58 @@ func (j *Journal) commit(group []*request) {
 	j.applyCh <- committed{recs: recs, group: append([]*request(nil), group...)}
 }
 
+func (j *Journal) setFailed(err error) {
+	j.failed = err
+	j.health.Store(&err)
+	j.failures.Add(1)
+}
+
+// Err reports why appends are refused (a write or sync failed and the
+// journal has not healed yet), or nil.
+func (j *Journal) Err() error {
+	if e := j.health.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// Failures counts the commits that failed.
+func (j *Journal) Failures() uint64 { return j.failures.Load() }
+
+// heal makes the journal writable again after a failed write, sync or
+// roll, once the cause (a full disk) is gone. The group that failed was
+// never acknowledged: the segment is cut back to its last committed size
+// and synced, and appends go on in a new segment starting at first. Any
+// segment file at first holds only records that were never committed.
+func (j *Journal) heal(first uint64) error {
+	if j.f != nil {
+		if err := j.f.Truncate(j.good); err != nil {
+			return err
+		}
+		if !j.opts.NoSync {
+			if err := datasync(j.f); err != nil {
+				return err
+			}
+		}
+		j.f.Close()
+		j.f = nil
+	}
+	path := filepath.Join(j.walDir, segName(first))
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	j.mu.Lock()
+	if n := len(j.segs); n > 0 && j.segs[n-1] == first {
+		j.segs = j.segs[:n-1]
+	}
+	j.mu.Unlock()
+	if err := j.roll2(first); err != nil {
+		return err
+	}
+	j.good = 0
+	return nil
+}
+
 // roll closes the segment being written (already synced) and starts a
 // new one at first, beginning with every cursor so that older segments
 // can be deleted. The cursor frame is written with the group.
@@ -435,6 +508,12 @@ func (j *Journal) roll(first uint64) error {
 		return err
 	}
 	j.f = nil
+	return j.roll2(first)
+}
+
+// roll2 creates the segment at first, registers it and puts the cursor
+// frame that starts it into the group buffer.
+func (j *Journal) roll2(first uint64) error {
 	if err := j.createSegment(first); err != nil {
 		return err
 	}

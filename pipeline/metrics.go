@@ -35,6 +35,23 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
 	reg.MustRegister(m.commitSeconds, m.groupSize, m.appendSeconds, m.correlateSeconds, m.snapshotSeconds)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_journal_write_failures_total",
+			Help: "Journal commits that failed (a full disk, an I/O error); their appenders got an error, never a 2xx."},
+			func() float64 {
+				if p.j == nil {
+					return 0
+				}
+				return float64(p.j.Failures())
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sift_journal_writable",
+			Help: "1 while the journal accepts appends, 0 while it refuses them until it heals."},
+			func() float64 {
+				if p.j != nil && p.j.Err() != nil {
+					return 0
+				}
+				return 1
+			}))
 	stat := func(f func(s correlate.Stats) uint64) func() float64 {
 		return func() float64 {
 			p.mu.RLock()

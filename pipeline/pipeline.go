@@ -356,6 +356,7 @@ func (p *Pipeline) tickLoop() {
 	defer p.wg.Done()
 	t := time.NewTicker(p.opts.Tick)
 	defer t.Stop()
+	var lastWarn time.Time
 	for {
 		select {
 		case <-t.C:
@@ -367,9 +368,18 @@ func (p *Pipeline) tickLoop() {
 			p.mu.RLock()
 			due := p.eng.Due(now)
 			p.mu.RUnlock()
-			if due {
+			// A journal that refuses appends heals on the next one: a
+			// tick gives it one even when no alert arrives.
+			if due || p.j.Err() != nil {
 				if err := p.j.Append(context.Background(), &model.Record{Batch: &model.Batch{At: now}}); err != nil {
-					p.log.Warn("tick not journaled", "err", err)
+					// Once a minute while the journal refuses appends.
+					if time.Since(lastWarn) >= time.Minute {
+						lastWarn = time.Now()
+						p.log.Error("the journal refuses appends; alerts are answered 503 until it heals", "err", err)
+					}
+				} else if !lastWarn.IsZero() {
+					lastWarn = time.Time{}
+					p.log.Info("the journal accepts appends again")
 				}
 			}
 		case <-p.stop:
@@ -426,6 +436,15 @@ func (p *Pipeline) Cursor(key string) (int64, bool) { return p.j.Cursor(key) }
 
 // Ready reports whether recovery finished.
 func (p *Pipeline) Ready() bool { return p != nil && p.ready }
+
+// Health reports why the pipeline cannot accept alerts now (the journal
+// refuses appends until it heals), or nil.
+func (p *Pipeline) Health() error {
+	if p == nil || p.j == nil {
+		return nil
+	}
+	return p.j.Err()
+}
 
 // Snapshot forces a snapshot now (used on clean shutdown).
 func (p *Pipeline) Snapshot() error {

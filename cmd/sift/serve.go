@@ -330,6 +330,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			tickets.WriteError(w, http.StatusServiceUnavailable, "", "recovering state")
 			return
 		}
+		if err := p.Health(); err != nil {
+			tickets.WriteError(w, http.StatusServiceUnavailable, "", "not accepting alerts: "+err.Error())
+			return
+		}
 		tickets.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
