@@ -42,6 +42,13 @@ type Config struct {
 	Kafka     kafka.Config       `yaml:"kafka"`
 	History   history.Config     `yaml:"history"`
 	LLM       llm.Config         `yaml:"llm"`
+	Debug     Debug              `yaml:"debug"`
+}
+
+// Debug holds what helps to debug Sift and is off by default.
+type Debug struct {
+	// Pprof serves Go's profiling endpoints under /debug/pprof/.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Default returns the configuration used when no file is given.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -336,9 +337,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		}
 		tickets.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if cfg.Debug.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		log.Warn("profiling endpoints enabled under /debug/pprof/ (debug.pprof)")
+	}
 	mux.HandleFunc("GET /healthz", health)
 	mux.HandleFunc("GET /-/healthy", health)
 	mux.HandleFunc("GET /readyz", readyz)
@@ -348,7 +352,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	})
 
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           requireJSON(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -376,4 +380,25 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	log.Info("sift stopped")
 	return err
+}
+
+// requireJSON refuses a request that changes something and carries a body
+// that is not JSON (415): a web page can post a form or text/plain to any
+// address without asking, but not application/json.
+func requireJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+				ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+				if err != nil || ct != "application/json" {
+					tickets.WriteError(w, http.StatusUnsupportedMediaType, "Content-Type",
+						fmt.Sprintf("Content-Type %q: this endpoint takes application/json", r.Header.Get("Content-Type")))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
