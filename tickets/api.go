@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -203,11 +204,122 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
 		return
 	}
-	out := map[string]any{"incident": inc, "alerts": alerts, "explain": Explain(inc), "rootCause": inc.RootCause}
+	limit, offset := DefaultAlertsLimit, 0
+	q := r.URL.Query()
+	if s := q.Get("alerts_limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxAlertsLimit {
+			WriteError(w, http.StatusBadRequest, "alerts_limit", fmt.Sprintf("alerts_limit %q: a whole number from 1 to %d", s, MaxAlertsLimit))
+			return
+		}
+		limit = n
+	}
+	if s := q.Get("alerts_cursor"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			WriteError(w, http.StatusBadRequest, "alerts_cursor", fmt.Sprintf("alerts_cursor %q: use the nextCursor of the previous page", s))
+			return
+		}
+		offset = n
+	}
+	// The classification and the runbooks look at a bounded sample of the
+	// alerts (the classifier puts the root cause's first), whatever page.
+	sample := alerts
+	if len(sample) > MaxAlertsLimit {
+		sample = sample[:MaxAlertsLimit]
+	}
+	pageInc, pageAlerts, page := pageIncident(inc, alerts, offset, limit)
+	out := map[string]any{"incident": pageInc, "alerts": pageAlerts, "explain": Explain(pageInc), "rootCause": inc.RootCause,
+		"alertsPage": page, "alertsSummary": summarize(inc, alerts)}
 	if a.Enrich != nil {
-		a.Enrich(inc, alerts, out)
+		a.Enrich(inc, sample, out)
+		out["incident"] = pageInc
 	}
 	WriteJSON(w, http.StatusOK, out)
+}
+
+// Paging of an incident's alerts in its detail: a storm incident can hold
+// hundreds of thousands.
+const (
+	DefaultAlertsLimit = 100
+	MaxAlertsLimit     = 1000
+)
+
+// AlertsPage says which of an incident's members a detail holds.
+type AlertsPage struct {
+	Limit      int    `json:"limit"`
+	Cursor     string `json:"cursor"`
+	NextCursor string `json:"nextCursor,omitempty"` // absent on the last page
+	Total      int    `json:"total"`
+}
+
+// AlertsSummary counts all of an incident's alerts, whatever the page.
+type AlertsSummary struct {
+	Total       int            `json:"total"`
+	Firing      int            `json:"firing"`
+	Resolved    int            `json:"resolved"`
+	ByAlertname map[string]int `json:"byAlertname"` // the 20 most frequent
+	ByService   map[string]int `json:"byService"`   // the 20 most frequent
+	Omitted     int            `json:"omitted,omitempty"`
+}
+
+// pageIncident returns inc with only the members of the page, their alert
+// states, and the page.
+func pageIncident(inc *model.Incident, alerts []model.AlertState, offset, limit int) (*model.Incident, []model.AlertState, AlertsPage) {
+	total := len(inc.Members)
+	page := AlertsPage{Limit: limit, Cursor: strconv.Itoa(offset), Total: total}
+	lo, hi := min(offset, total), min(offset+limit, total)
+	if hi < total {
+		page.NextCursor = strconv.Itoa(hi)
+	}
+	c := *inc
+	c.Members = inc.Members[lo:hi]
+	in := make(map[model.Fingerprint]bool, hi-lo)
+	for _, m := range c.Members {
+		in[m.Fingerprint] = true
+	}
+	out := make([]model.AlertState, 0, hi-lo)
+	for _, a := range alerts {
+		if in[a.Fingerprint] {
+			out = append(out, a)
+		}
+	}
+	return &c, out, page
+}
+
+func summarize(inc *model.Incident, alerts []model.AlertState) AlertsSummary {
+	s := AlertsSummary{Total: len(alerts), ByAlertname: map[string]int{}, ByService: map[string]int{}}
+	names, svcs := map[string]int{}, map[string]int{}
+	for _, a := range alerts {
+		if a.Status == model.StatusFiring {
+			s.Firing++
+		} else {
+			s.Resolved++
+		}
+		names[a.Labels["alertname"]]++
+	}
+	for _, m := range inc.Members {
+		if m.Service != "" {
+			svcs[m.Service]++
+		}
+	}
+	top := func(m map[string]int, into map[string]int) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+		for i, k := range keys {
+			if i >= 20 {
+				s.Omitted++
+				continue
+			}
+			into[k] = m[k]
+		}
+	}
+	top(names, s.ByAlertname)
+	top(svcs, s.ByService)
+	return s
 }
 
 func (a *API) explain(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -70,5 +71,70 @@ func TestHardeningSafeDefaults(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Fatalf("/debug/pprof/ is served by default: %d", resp.StatusCode)
+	}
+}
+
+// The detail of a large incident is paged: a bounded number of alerts per
+// answer, a cursor to the next page, and a summary of all of them.
+func TestHardeningIncidentDetailIsPaged(t *testing.T) {
+	p := startSift(t, "--data-dir", t.TempDir())
+	now := time.Now()
+	var batch []any
+	for i := 0; i < 250; i++ {
+		batch = append(batch, alertJSON("HighLatency", "api", fmt.Sprintf("pod-%d", i), now, now.Add(time.Hour)))
+	}
+	if code, body, err := postJSON(p.url+"/api/v2/alerts", batch); err != nil || code != 200 {
+		t.Fatalf("post: %d %s %v", code, body, err)
+	}
+	var list struct{ Incidents []struct{ ID string } }
+	getJSON(t, p.url+"/api/v1/incidents", &list)
+	if len(list.Incidents) != 1 {
+		t.Fatalf("incidents: %+v", list)
+	}
+	seen := map[string]bool{}
+	cursor, pages := "", 0
+	for {
+		var d struct {
+			Incident struct {
+				AlertCount int
+				Members    []struct{ Fingerprint string }
+			}
+			Alerts     []struct{ Fingerprint string }
+			Explain    []any
+			AlertsPage struct {
+				Limit, Total int
+				NextCursor   string
+			}
+			AlertsSummary struct {
+				Total, Firing int
+				ByService     map[string]int
+			}
+		}
+		getJSON(t, p.url+"/api/v1/incidents/"+list.Incidents[0].ID+"?alerts_limit=100&alerts_cursor="+cursor, &d)
+		pages++
+		if len(d.Alerts) > 100 || len(d.Incident.Members) != len(d.Alerts) || len(d.Explain) != len(d.Alerts) {
+			t.Fatalf("page %d: %d alerts, %d members, %d explanations", pages, len(d.Alerts), len(d.Incident.Members), len(d.Explain))
+		}
+		if d.AlertsPage.Total != 250 || d.AlertsSummary.Total != 250 || d.AlertsSummary.Firing != 250 || d.AlertsSummary.ByService["api"] != 250 || d.Incident.AlertCount != 250 {
+			t.Fatalf("page %d: %+v %+v", pages, d.AlertsPage, d.AlertsSummary)
+		}
+		for _, a := range d.Alerts {
+			seen[a.Fingerprint] = true
+		}
+		if d.AlertsPage.NextCursor == "" {
+			break
+		}
+		cursor = d.AlertsPage.NextCursor
+	}
+	if pages != 3 || len(seen) != 250 {
+		t.Fatalf("%d pages, %d distinct alerts", pages, len(seen))
+	}
+	resp, err := http.Get(p.url + "/api/v1/incidents/" + list.Incidents[0].ID + "?alerts_limit=100000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("alerts_limit=100000: %d", resp.StatusCode)
 	}
 }
