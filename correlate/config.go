@@ -56,6 +56,11 @@ type Config struct {
 	// Kafka consumer group, one incidents topic or one ClickHouse give
 	// each its own ("eu1" gives eu1-INC-7).
 	IDPrefix string `yaml:"id_prefix"`
+	// MaxAlertsPerIncident bounds an incident: one that holds this many
+	// alerts stops growing and says so, and the alerts that would have
+	// joined it open an overflow incident instead (default 10,000; a
+	// storm of identical alerts then costs bounded memory per incident).
+	MaxAlertsPerIncident int `yaml:"max_alerts_per_incident"`
 	// Window is how far apart alerts can start and still join one incident.
 	Window Duration `yaml:"window"`
 	// Horizon bounds how long after an incident started an alert can still
@@ -125,6 +130,9 @@ type Topology struct {
 
 // WithDefaults returns c with unset fields at their defaults.
 func (c Config) WithDefaults() Config {
+	if c.MaxAlertsPerIncident == 0 {
+		c.MaxAlertsPerIncident = DefaultMaxAlertsPerIncident
+	}
 	if c.Window == 0 {
 		c.Window = Duration(5 * time.Minute)
 	}
@@ -180,7 +188,13 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate reports the first invalid setting.
+// DefaultMaxAlertsPerIncident is the default of max_alerts_per_incident.
+const DefaultMaxAlertsPerIncident = 10_000
+
 func (c Config) Validate() error {
+	if c.MaxAlertsPerIncident < 0 {
+		return fmt.Errorf("correlate.max_alerts_per_incident: must not be negative")
+	}
 	for _, r := range c.IDPrefix {
 		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
 			return fmt.Errorf("correlate.id_prefix: %q may hold only letters, digits, - and _", c.IDPrefix)

@@ -113,7 +113,8 @@ type Engine struct {
 	rechecks   []recheck // sorted by due (recovery.go)
 	lastGC     time.Time
 	emit       bool
-	hist       bool // collect history events (history.go)
+	hist       bool      // collect history events (history.go)
+	overflowOf *incident // set by match: a full incident the alert belonged with
 	histAlerts []model.AlertEvent
 	histLife   []lifeRec
 	pending    []pendingEvent
@@ -395,10 +396,20 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 		target, reason, absorb = e.match(rec, start)
 	}
 	if target == nil {
+		full := e.overflowOf
 		target = e.openIncident(rec, start, at)
+		if full != nil {
+			// The seed's reason says why it is on its own.
+			m := &target.Members[len(target.Members)-1]
+			m.Reason = model.Reason{Kind: model.ReasonSeed, Score: 1, Via: full.ID, Detail: fmt.Sprintf(
+				"overflow: it belongs with %s, which holds the maximum of %d alerts (correlate.max_alerts_per_incident)", full.ID, e.cfg.MaxAlertsPerIncident)}
+		}
 	} else {
 		e.join(target, rec, reason, at)
 		for _, other := range absorb {
+			if len(target.members)+len(other.members) > e.cfg.MaxAlertsPerIncident {
+				continue // together they would hold too many
+			}
 			e.merge(target, other, reason, at)
 		}
 	}
@@ -433,7 +444,7 @@ func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) 
 				break
 			}
 		}
-		if all {
+		if all && len(target.members)+len(inc.members) <= e.cfg.MaxAlertsPerIncident {
 			orphans = append(orphans, inc)
 		}
 	}
@@ -502,9 +513,16 @@ func (e *Engine) closest(t time.Time, starts []time.Time) (time.Duration, bool) 
 func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*incident) {
 	var best candidate
 	horizon := time.Duration(e.cfg.Horizon)
+	e.overflowOf = nil
 	consider := func(c candidate) {
 		if c.reason.Kind != model.ReasonGroup && t.Sub(c.inc.OpenedAt) > horizon {
 			return // too long after the incident began to share its cause
+		}
+		if e.atMax(c.inc) {
+			if e.overflowOf == nil {
+				e.overflowOf = c.inc
+			}
+			return // it holds all it may: the alert opens an overflow incident
 		}
 		if best.inc == nil || better(c, best) {
 			best = c
@@ -825,6 +843,9 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 		})
 	}
 	inc.members[rec.fp] = rec
+	if !dupMember && e.cfg.MaxAlertsPerIncident > 0 && len(inc.members) == e.cfg.MaxAlertsPerIncident {
+		e.timeline(inc, at, "full", fmt.Sprintf("holds the maximum of %d alerts (correlate.max_alerts_per_incident): the alerts that belong with it open an overflow incident", e.cfg.MaxAlertsPerIncident))
+	}
 	if rec.hasGkey {
 		inc.groupLast[rec.gkey] = at
 	}
@@ -1078,6 +1099,11 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// atMax reports whether inc holds the maximum of alerts.
+func (e *Engine) atMax(inc *incident) bool {
+	return e.cfg.MaxAlertsPerIncident > 0 && len(inc.members) >= e.cfg.MaxAlertsPerIncident
 }
 
 // idPrefix returns what goes before incident and problem ids.

@@ -70,3 +70,48 @@ func TestHistoryEvents(t *testing.T) {
 		t.Fatal("id_prefix with a space accepted")
 	}
 }
+
+// An incident that holds max_alerts_per_incident alerts stops growing and
+// says so; the alerts that belong with it open an overflow incident whose
+// seed says why.
+func TestMaxAlertsPerIncident(t *testing.T) {
+	e := New(Config{MaxAlertsPerIncident: 5}, Topology{})
+	for i := 0; i < 12; i++ {
+		send(e, al("HighLatency", "api", "pod", fmt.Sprint(i)), time.Duration(i)*time.Second, 0)
+	}
+	all := e.All()
+	if len(all) != 3 {
+		t.Fatalf("%d incidents, want 3 (5 + 5 + 2)", len(all))
+	}
+	sizes := []int{len(all[0].Members), len(all[1].Members), len(all[2].Members)}
+	if fmt.Sprint(sizes) != "[5 5 2]" && fmt.Sprint(sizes) != "[2 5 5]" {
+		t.Fatalf("sizes %v", sizes)
+	}
+	var full, overflow *model.Incident
+	for _, inc := range all {
+		if inc.ID == "INC-1" {
+			full = inc
+		}
+		if inc.ID == "INC-2" {
+			overflow = inc
+		}
+	}
+	if seed := overflow.Members[0].Reason; !strings.Contains(seed.Detail, "overflow") || seed.Via != "INC-1" {
+		t.Fatalf("overflow seed reason: %+v", seed)
+	}
+	hasFull := false
+	for _, tl := range full.Timeline {
+		hasFull = hasFull || tl.Event == "full"
+	}
+	if !hasFull {
+		t.Fatalf("INC-1's timeline does not say it is full: %+v", full.Timeline)
+	}
+	// A restart keeps the bound.
+	r := restoredCopy(t, e)
+	send(r, al("HighLatency", "api", "pod", "new"), 20*time.Second, 20*time.Second)
+	for _, inc := range r.All() {
+		if len(inc.Members) > 5 {
+			t.Fatalf("%s grew to %d after a restart", inc.ID, len(inc.Members))
+		}
+	}
+}
