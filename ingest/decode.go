@@ -15,11 +15,18 @@
 // are removed before the alert gets its identity (fingerprint), the label
 // set must not end up empty, and — unlike Alertmanager, which does not
 // insist — an alertname label is required, because Sift names incidents,
-// problems and knowledge after it. Times are RFC 3339; endsAt must not be
+// problems and knowledge after it. Times are RFC 3339, not before MinTime
+// and not more than max_future after the receipt time; endsAt must not be
 // before startsAt. A missing startsAt becomes the receipt time; a missing
 // endsAt stays unset (the alert fires until resolved or timed out by the
-// correlation stage). A batch is valid only if every alert in it is: the
-// first problem found is returned as an *Error naming the field.
+// correlation stage). The JSON must be UTF-8 (encoding/json would turn
+// invalid bytes into U+FFFD silently; they are refused, naming the
+// string). An alert may hold at most max_labels_per_alert labels and
+// max_annotations_per_alert annotations, names and label values of at
+// most max_label_bytes, annotation values and the generatorURL of at most
+// max_annotation_bytes (ReasonTooLarge). A batch is valid only if every
+// alert in it is: the first problem found is returned as an *Error naming
+// the field.
 package ingest
 
 import (
@@ -28,7 +35,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -46,15 +52,34 @@ const (
 // Decoder decodes and validates alerts according to a Config. It is safe
 // for concurrent use.
 type Decoder struct {
-	maxBatch int
-	drop     []string
+	maxBatch  int
+	drop      []string
+	sets      [2]setLimits // labels, annotations
+	maxURL    int
+	maxFuture time.Duration
+	// maxFutureSec is maxFuture in whole seconds (rounded down): a time
+	// less than that many seconds after now (in Unix seconds) is not
+	// too far ahead.
+	maxFutureSec int64
 }
 
 // NewDecoder returns a Decoder for cfg (defaults applied). cfg should have
 // passed Validate.
 func NewDecoder(cfg Config) *Decoder {
 	cfg = cfg.WithDefaults()
-	return &Decoder{maxBatch: cfg.MaxBatch, drop: cfg.DropLabels}
+	return &Decoder{
+		maxBatch: cfg.MaxBatch,
+		drop:     cfg.DropLabels,
+		sets: [2]setLimits{
+			{what: "label", count: cfg.MaxLabelsPerAlert, name: cfg.MaxLabelBytes, value: cfg.MaxLabelBytes,
+				countKey: "max_labels_per_alert", valueKey: "max_label_bytes"},
+			{what: "annotation", count: cfg.MaxAnnotationsPerAlert, name: cfg.MaxLabelBytes, value: cfg.MaxAnnotationBytes,
+				countKey: "max_annotations_per_alert", valueKey: "max_annotation_bytes"},
+		},
+		maxURL:       cfg.MaxAnnotationBytes,
+		maxFuture:    time.Duration(cfg.MaxFuture),
+		maxFutureSec: int64(time.Duration(cfg.MaxFuture) / time.Second),
+	}
 }
 
 var defaultDecoder = NewDecoder(Config{})
@@ -277,11 +302,17 @@ func (d *Decoder) decodeAMv2(dst []model.Alert, data []byte, now time.Time, ss *
 			}
 			return nil, jsonErr("", err)
 		}
+		if err := checkUTF8(data); err != nil {
+			return nil, err.withCount(len(in))
+		}
 	case '{':
 		single = true
 		in = make([]amv2Alert, 1)
 		if err := json.Unmarshal(data, &in[0]); err != nil {
 			return nil, jsonErr("", err)
+		}
+		if err := checkUTF8(data); err != nil {
+			return nil, err.withCount(1)
 		}
 	default:
 		return nil, &Error{Msg: "expected a JSON array of alerts (or one alert object)", reason: ReasonInvalidJSON}
@@ -370,6 +401,9 @@ func (d *Decoder) DecodeWebhook(data []byte, now time.Time) ([]model.Alert, erro
 			}
 		}
 		return nil, jsonErr("", err)
+	}
+	if err := checkUTF8(data); err != nil {
+		return nil, err.withCount(len(msg.Alerts))
 	}
 	if msg.Version != nil && *msg.Version != "4" {
 		return nil, &Error{Field: "version", Msg: fmt.Sprintf("unsupported webhook version %q (want \"4\")", *msg.Version), reason: ReasonInvalidJSON}
@@ -491,19 +525,28 @@ func (d *Decoder) finishSets(p string, a *model.Alert, startsAt, endsAt string, 
 		}
 	}
 	if a.Annotations != nil && (m == nil || !m.cached[1]) {
-		if err := cleanSet(join(p, "annotations"), a.Annotations); err != nil {
+		if err := cleanSet(p, "annotations", a.Annotations, &d.sets[1], nil); err != nil {
 			return err
 		}
 		if len(a.Annotations) == 0 {
 			a.Annotations = nil
 		}
 	}
+	if len(a.GeneratorURL) > d.maxURL {
+		return limitErr(join(p, "generatorURL"), "%d bytes exceed the limit of %d bytes (ingest.max_annotation_bytes)", len(a.GeneratorURL), d.maxURL)
+	}
 	var ok bool
 	if a.StartsAt, ok = tc.start.parse(startsAt); !ok {
 		return alertErr(join(p, "startsAt"), "invalid time %q (want RFC 3339)", startsAt)
 	}
+	if !d.timeOK(a.StartsAt, now) {
+		return d.timeErr(p, "startsAt", a.StartsAt, startsAt, now)
+	}
 	if a.EndsAt, ok = tc.end.parse(endsAt); !ok {
 		return alertErr(join(p, "endsAt"), "invalid time %q (want RFC 3339)", endsAt)
+	}
+	if !d.timeOK(a.EndsAt, now) {
+		return d.timeErr(p, "endsAt", a.EndsAt, endsAt, now)
 	}
 	if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() && a.EndsAt.Before(a.StartsAt) {
 		return alertErr(join(p, "endsAt"), "before startsAt (%s < %s)", endsAt, startsAt)
@@ -520,16 +563,14 @@ func (d *Decoder) finishSets(p string, a *model.Alert, startsAt, endsAt string, 
 }
 
 // checkLabels checks and normalises an alert's labels in place: valid
-// names, empty values and the drop labels removed, an alertname.
+// names, the limits, empty values and the drop labels removed, an
+// alertname.
 func (d *Decoder) checkLabels(p string, ls model.LabelSet) *Error {
 	if ls == nil {
 		return alertErr(join(p, "labels"), "missing")
 	}
-	if err := cleanSet(join(p, "labels"), ls); err != nil {
+	if err := cleanSet(p, "labels", ls, &d.sets[0], d.drop); err != nil {
 		return err
-	}
-	for _, n := range d.drop {
-		delete(ls, n)
 	}
 	if len(ls) == 0 {
 		return alertErr(join(p, "labels"), "empty label set")
@@ -538,32 +579,6 @@ func (d *Decoder) checkLabels(p string, ls model.LabelSet) *Error {
 		return alertErr(join(p, "labels.alertname"), "missing (Sift requires an alertname label)")
 	}
 	return nil
-}
-
-// cleanSet checks the names of ls and drops empty values.
-func cleanSet(field string, ls model.LabelSet) *Error {
-	for n, v := range ls {
-		if !model.ValidLabelName(n) {
-			return firstInvalid(field, ls)
-		}
-		if v == "" {
-			delete(ls, n)
-		}
-	}
-	return nil
-}
-
-// firstInvalid reports the alphabetically first invalid name, so that the
-// error does not depend on map order.
-func firstInvalid(field string, ls model.LabelSet) *Error {
-	names := make([]string, 0, len(ls))
-	for n := range ls {
-		if !model.ValidLabelName(n) {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	return alertErr(field+"."+strconv.Quote(names[0]), "invalid label name")
 }
 
 // event is Sift's generic JSON event; see EVENTS.md.
@@ -630,6 +645,9 @@ func (d *Decoder) DecodeEvent(data []byte, now time.Time) ([]model.Alert, error)
 	default:
 		return nil, &Error{Msg: "expected a JSON event object or an array of them", reason: ReasonInvalidJSON}
 	}
+	if err := checkUTF8(data); err != nil {
+		return nil, err.withCount(len(raws))
+	}
 	if err := d.checkCount(len(raws), ""); err != nil {
 		return nil, err.withCount(len(raws))
 	}
@@ -692,13 +710,29 @@ func (d *Decoder) eventAlert(p string, ev *event, a *model.Alert, now time.Time,
 	}
 	a.Labels, a.Annotations, a.GeneratorURL = labels, ann, ev.URL
 	if err := d.finish(p, a, ev.Time, ev.EndTime, now, tc); err != nil {
-		// Report time problems under the event's own field names.
+		// Report problems under the event's own field names.
 		switch err.Field {
 		case join(p, "startsAt"):
 			err.Field = join(p, "time")
 		case join(p, "endsAt"):
 			err.Field = join(p, "end_time")
 			err.Msg = strings.Replace(err.Msg, "before startsAt", "before time", 1)
+		case join(p, "generatorURL"):
+			err.Field = join(p, "url")
+		}
+		for _, f := range [...]struct{ set, name, field, v string }{
+			{"labels", "alertname", "name", ev.Name},
+			{"labels", "service", "service", ev.Service},
+			{"labels", "host", "host", ev.Host},
+			{"labels", "severity", "severity", ev.Severity},
+			{"labels", "source", "source", ev.Source},
+			{"annotations", "summary", "summary", ev.Summary},
+			{"annotations", "description", "description", ev.Description},
+			{"annotations", "runbook_url", "runbook_url", ev.RunbookURL},
+		} {
+			if f.v != "" && err.Field == join(p, f.set+"."+f.name) {
+				err.Field = join(p, f.field)
+			}
 		}
 		return err
 	}

@@ -15,6 +15,7 @@ const (
 	ReasonEmptyBatch    = "empty_batch"     // no alerts at all
 	ReasonTooManyAlerts = "too_many_alerts" // more than Config.MaxBatch alerts
 	ReasonUnknownFormat = "unknown_format"  // Decode called with an unknown format
+	ReasonTooLarge      = "too_large"       // an alert exceeds a per-alert limit (max_labels_per_alert, max_label_bytes, ...)
 )
 
 // Error is a decoding or validation error. Field names the offending part
@@ -56,6 +57,11 @@ func (e *Error) Reason() string {
 
 func alertErr(field, format string, args ...any) *Error {
 	return &Error{Field: field, Msg: fmt.Sprintf(format, args...), reason: ReasonInvalidAlert}
+}
+
+// limitErr is an alert beyond a per-alert limit (ReasonTooLarge).
+func limitErr(field, format string, args ...any) *Error {
+	return &Error{Field: field, Msg: fmt.Sprintf(format, args...), reason: ReasonTooLarge}
 }
 
 // jsonErr converts an encoding/json error into an *Error giving the byte

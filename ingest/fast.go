@@ -278,15 +278,17 @@ func (s *scanner) str() (string, bool) {
 		case c == '"':
 			raw := s.d[start:j]
 			s.i = j + 1
+			if !ascii && !utf8.Valid(raw) {
+				// encoding/json would substitute U+FFFD; the general
+				// path refuses it, naming the field.
+				return "", false
+			}
 			if esc {
 				var out string
 				if json.Unmarshal(s.d[start-1:j+1], &out) != nil {
 					return "", false
 				}
 				return out, true
-			}
-			if !ascii && !utf8.Valid(raw) {
-				return "", false // encoding/json would substitute U+FFFD
 			}
 			if s.seen == nil {
 				if v, ok := interned[string(raw)]; ok {

@@ -65,8 +65,30 @@ func sessionStream() []string {
 		`{"labels":{"alertname":"X"},"Summary":"s"}`,
 		`[{"labels":{"alertname":"X"}},{"labels":{"alertname":"Y"},"name":"n"}]`,
 		`{"labels":{"alertname":"X"},"startsAt":"bad"}`,
+		// Hostile input (the limits, UTF-8, the time range), each twice:
+		// a rejected set must not be remembered as checked.
+		manyLabelsMsg(65), manyLabelsMsg(65), manyLabelsMsg(64),
+		`{"labels":{"alertname":"M","v":"`+strings.Repeat("v", DefaultMaxLabelBytes+1)+`"}}`,
+		`{"labels":{"alertname":"M","v":"`+strings.Repeat("v", DefaultMaxLabelBytes+1)+`"}}`,
+		"{\"labels\":{\"alertname\":\"M\",\"v\":\"\xff\"}}",
+		"{\"labels\":{\"alertname\":\"M\",\"v\":\"\\t\xff\"}}",
+		`{"labels":{"alertname":"M"},"startsAt":"9999-01-01T00:00:00Z"}`,
+		`{"labels":{"alertname":"M"},"startsAt":"1970-01-01T00:00:00Z"}`,
+		`{"labels":{"alertname":"M"},"startsAt":"0001-01-01T00:00:00Z"}`,
 	)
 	return msgs
+}
+
+// manyLabelsMsg is one alert with n labels (the instance label, dropped
+// in TestSessionMatchesDecoder, not among them).
+func manyLabelsMsg(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"labels":{"alertname":"Many"`)
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, `,"l%d":"v"`, i)
+	}
+	b.WriteString(`}}`)
+	return b.String()
 }
 
 // TestSessionMatchesDecoder decodes a stream through one Session (in

@@ -243,9 +243,10 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// TestPoisonMessage checks that undecodable messages go to the dead-letter
-// topic with the error and their origin in headers, are committed, and do
-// not block the alerts behind them on the same partition.
+// TestPoisonMessage checks that undecodable messages (also those beyond
+// the ingest limits, or not UTF-8) go to the dead-letter topic with the
+// error and their origin in headers, are committed, and do not block the
+// alerts behind them on the same partition.
 func TestPoisonMessage(t *testing.T) {
 	b := startBroker(t, 2, "alerts")
 	p := openPipeline(t, t.TempDir())
@@ -260,16 +261,19 @@ func TestPoisonMessage(t *testing.T) {
 		{Key: key, Value: amv2(2)},
 		{Key: key, Value: []byte(`{"labels":{"service":"no-alertname"}}`)}, // valid JSON, invalid alert
 		{Key: key, Value: amv2(3)},
+		{Key: key, Value: manyLabels(100)}, // beyond max_labels_per_alert
+		{Key: key, Value: []byte("{\"labels\":{\"alertname\":\"A\",\"x\":\"\xff\"}}")}, // not UTF-8
+		{Key: key, Value: amv2(4)},
 	}
 	produce(t, b.Addrs(), "alerts", msgs...)
-	testenv.WaitFor(t, 30*time.Second, "all 5 messages committed", func() bool { return c.Stats().Committed == 5 })
-	if got := knownAlerts(p); got != 3 {
-		t.Errorf("pipeline has %d alerts, want the 3 good ones (the poison must not block them)", got)
+	testenv.WaitFor(t, 30*time.Second, "all 8 messages committed", func() bool { return c.Stats().Committed == 8 })
+	if got := knownAlerts(p); got != 4 {
+		t.Errorf("pipeline has %d alerts, want the 4 good ones (the poison must not block them)", got)
 	}
-	if st := c.Stats(); st.DeadLettered != 2 {
-		t.Errorf("dead-lettered %d, want 2", st.DeadLettered)
+	if st := c.Stats(); st.DeadLettered != 4 {
+		t.Errorf("dead-lettered %d, want 4", st.DeadLettered)
 	}
-	dl := readTopic(t, b.Addrs(), "alerts.dlq", 2)
+	dl := readTopic(t, b.Addrs(), "alerts.dlq", 4)
 	byOffset := map[string]kafkago.Message{}
 	var partition string
 	for _, m := range dl {
@@ -312,11 +316,32 @@ func TestPoisonMessage(t *testing.T) {
 	if r, _ := header(m3, HeaderErrorReason); r != ingest.ReasonInvalidAlert {
 		t.Errorf("offset 3 reason %q, want %s", r, ingest.ReasonInvalidAlert)
 	}
+	for off, want := range map[string][2]string{
+		"5": {"labels: 100 labels exceed the limit of 64", ingest.ReasonTooLarge},
+		"6": {"labels.x: not valid UTF-8", ingest.ReasonInvalidAlert},
+	} {
+		m := byOffset[off]
+		if e, _ := header(m, HeaderError); !contains(e, want[0]) {
+			t.Errorf("offset %s error header %q, want %q", off, e, want[0])
+		}
+		if r, _ := header(m, HeaderErrorReason); r != want[1] {
+			t.Errorf("offset %s reason %q, want %s", off, r, want[1])
+		}
+	}
 	// The partition is fully committed, poison included.
 	part, _ := strconv.Atoi(partition)
-	if off := committed(t, b.Addrs(), "poison", "alerts", 2)[part]; off != 5 {
-		t.Errorf("partition %d committed offset %d, want 5 (poison messages are handled, not blocking)", part, off)
+	if off := committed(t, b.Addrs(), "poison", "alerts", 2)[part]; off != 8 {
+		t.Errorf("partition %d committed offset %d, want 8 (poison messages are handled, not blocking)", part, off)
 	}
+}
+
+// manyLabels is one alert with n labels.
+func manyLabels(n int) []byte {
+	b := []byte(`{"labels":{"alertname":"Many"`)
+	for i := 1; i < n; i++ {
+		b = fmt.Appendf(b, `,"l%d":"v"`, i)
+	}
+	return append(b, "}}"...)
 }
 
 func keys(m map[string]kafkago.Message) []string {
@@ -634,7 +659,8 @@ func TestConfig(t *testing.T) {
 }
 
 // TestMessageLargerThanFetchMaxBytes checks that fetch_max_bytes is a
-// fetch size, not a message size limit: a message larger than it is
+// fetch size, not a message size limit: a message larger than it (60
+// KiB, within ingest.max_annotation_bytes) is
 // still delivered whole (the broker returns the first record batch of a
 // partition even when it exceeds the limit), and the messages behind it
 // follow.
@@ -647,7 +673,7 @@ func TestMessageLargerThanFetchMaxBytes(t *testing.T) {
 	c := start(t, cfg, p, nil)
 	defer c.Close()
 
-	big := fmt.Appendf(nil, `{"labels":{"alertname":"Big","instance":"x"},"annotations":{"description":%q}}`, strings.Repeat("d", 100<<10))
+	big := fmt.Appendf(nil, `{"labels":{"alertname":"Big","instance":"x"},"annotations":{"description":%q}}`, strings.Repeat("d", 60<<10))
 	msgs := append([]kafkago.Message{{Key: []byte("c0"), Value: big}}, alertMessages(0, 50)...)
 	produce(t, b.Addrs(), "alerts", msgs...)
 	testenv.WaitFor(t, 30*time.Second, "all messages committed", func() bool { return c.Stats().Committed == uint64(len(msgs)) })
@@ -660,7 +686,7 @@ func TestMessageLargerThanFetchMaxBytes(t *testing.T) {
 			desc = len(a.Annotations["description"])
 		}
 	}
-	if desc != 100<<10 {
-		t.Errorf("the large alert's description has %d bytes, want %d (delivered whole)", desc, 100<<10)
+	if desc != 60<<10 {
+		t.Errorf("the large alert's description has %d bytes, want %d (delivered whole)", desc, 60<<10)
 	}
 }
