@@ -43,6 +43,28 @@ type Config struct {
 	History   history.Config     `yaml:"history"`
 	LLM       llm.Config         `yaml:"llm"`
 	Debug     Debug              `yaml:"debug"`
+	Limits    Limits             `yaml:"limits"`
+}
+
+// Limits bound what senders can make Sift hold (per alert: see ingest).
+type Limits struct {
+	// MaxActiveAlerts bounds the distinct alerts held; beyond it new
+	// alerts get 429 (default 1,000,000; 0 takes the default, -1: none).
+	MaxActiveAlerts int `yaml:"max_active_alerts"`
+}
+
+// DefaultMaxActiveAlerts fits a 2-core, 24 GiB machine with room to spare.
+const DefaultMaxActiveAlerts = 1_000_000
+
+// ActiveAlerts returns the bound to apply (0: none).
+func (l Limits) ActiveAlerts() int {
+	switch {
+	case l.MaxActiveAlerts < 0:
+		return 0
+	case l.MaxActiveAlerts == 0:
+		return DefaultMaxActiveAlerts
+	}
+	return l.MaxActiveAlerts
 }
 
 // Debug holds what helps to debug Sift and is off by default.
@@ -173,6 +195,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.LLM.Validate(); err != nil {
 		return err
+	}
+	if c.Limits.MaxActiveAlerts < -1 {
+		return fmt.Errorf("limits.max_active_alerts: %d: use a positive number, or -1 for no bound", c.Limits.MaxActiveAlerts)
 	}
 	if c.Listen != "" && !strings.Contains(c.Listen, ":") {
 		return fmt.Errorf("listen: %q must be host:port", c.Listen)

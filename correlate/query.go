@@ -311,3 +311,9 @@ func (e *Engine) timelineActor(inc *incident, at time.Time, ev, detail, actor st
 
 // Known returns the number of alert identities held.
 func (e *Engine) Known() int { return len(e.alerts) }
+
+// Knows reports whether the alert with fingerprint fp is held.
+func (e *Engine) Knows(fp model.Fingerprint) bool {
+	_, ok := e.alerts[fp]
+	return ok
+}

@@ -14,6 +14,7 @@ type metrics struct {
 	appendSeconds    prometheus.Histogram
 	correlateSeconds prometheus.Histogram
 	snapshotSeconds  prometheus.Histogram
+	refusedFull      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
@@ -34,7 +35,9 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Name: "sift_snapshot_duration_seconds", Help: "Time to write a state snapshot.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
-	reg.MustRegister(m.commitSeconds, m.groupSize, m.appendSeconds, m.correlateSeconds, m.snapshotSeconds)
+	m.refusedFull = prometheus.NewCounter(prometheus.CounterOpts{Name: "sift_alerts_refused_full_total",
+		Help: "New alerts refused because limits.max_active_alerts distinct alerts were held."})
+	reg.MustRegister(m.commitSeconds, m.groupSize, m.appendSeconds, m.correlateSeconds, m.snapshotSeconds, m.refusedFull)
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_journal_write_failures_total",
 			Help: "Journal commits that failed (a full disk, an I/O error); their appenders got an error, never a 2xx."},

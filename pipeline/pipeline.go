@@ -109,6 +109,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// MaxActiveAlerts bounds the distinct alerts held: a batch that would
+	// add alerts beyond it is refused with model.ErrTooManyAlerts (0: no
+	// bound).
+	MaxActiveAlerts int
 	// History turns on history events (alert state changes and incident
 	// lifecycle) for the exporters that implement HistoryExporter.
 	History bool
@@ -390,12 +394,41 @@ func (p *Pipeline) tickLoop() {
 
 // Append implements model.Sink: it returns once b is durable and applied.
 func (p *Pipeline) Append(ctx context.Context, b model.Batch) error {
+	if err := p.admit(&b); err != nil {
+		return err
+	}
 	start := time.Now()
 	err := p.j.Append(ctx, &model.Record{Batch: &b})
 	if err == nil {
 		p.m.appendSeconds.Observe(time.Since(start).Seconds())
 	}
 	return err
+}
+
+// admit refuses a batch that would take the distinct alerts held beyond
+// MaxActiveAlerts (only near the bound are the batch's alerts looked up).
+func (p *Pipeline) admit(b *model.Batch) error {
+	max := p.opts.MaxActiveAlerts
+	if max <= 0 {
+		return nil
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	n := p.eng.Known()
+	if n+len(b.Alerts) <= max {
+		return nil
+	}
+	added := 0
+	for i := range b.Alerts {
+		if !p.eng.Knows(b.Alerts[i].Fingerprint()) {
+			added++
+		}
+	}
+	if added > 0 && n+added > max {
+		p.m.refusedFull.Add(float64(added))
+		return fmt.Errorf("%w: %d held, %d new in this batch, at most %d", model.ErrTooManyAlerts, n, added, max)
+	}
+	return nil
 }
 
 // Act journals an agent action and returns the incident after it.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"net/http"
 	"strings"
 	"testing"
@@ -137,4 +138,52 @@ func TestHardeningIncidentDetailIsPaged(t *testing.T) {
 	if resp.StatusCode != 400 {
 		t.Fatalf("alerts_limit=100000: %d", resp.StatusCode)
 	}
+}
+
+// Beyond limits.max_active_alerts new alerts get 429 (with Retry-After and
+// a JSON error) and a metric; known alerts are still taken.
+func TestHardeningMaxActiveAlerts(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/sift.yaml"
+	os.WriteFile(cfg, []byte("data_dir: "+dir+"/data\nlimits: {max_active_alerts: 50}\n"), 0o644)
+	p := startSift(t, "--config", cfg)
+	now := time.Now()
+	batch := func(from, n int) []any {
+		var b []any
+		for i := from; i < from+n; i++ {
+			b = append(b, alertJSON("Load", "svc", fmt.Sprint(i), now, now.Add(time.Hour)))
+		}
+		return b
+	}
+	if code, body, _ := postJSON(p.url+"/api/v2/alerts", batch(0, 50)); code != 200 {
+		t.Fatalf("50 alerts: %d %s", code, body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v2/alerts", strings.NewReader(mustJSON(batch(50, 10))))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(e.Error, "max_active_alerts") {
+		t.Fatalf("10 more: %d %q %+v", resp.StatusCode, resp.Header.Get("Retry-After"), e)
+	}
+	if code, body, _ := postJSON(p.url+"/api/v2/alerts", batch(0, 50)); code != 200 {
+		t.Fatalf("the same 50 again: %d %s", code, body)
+	}
+	if v := metricValue(t, p.url, "sift_alerts_refused_full_total"); v != 10 {
+		t.Fatalf("sift_alerts_refused_full_total = %v", v)
+	}
+	var alerts []any
+	getJSON(t, p.url+"/api/v2/alerts", &alerts)
+	if len(alerts) != 50 {
+		t.Fatalf("%d alerts held", len(alerts))
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

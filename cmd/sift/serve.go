@@ -141,6 +141,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		Registerer: reg,
 		Logger:     log,
 		History:    true,
+
+		MaxActiveAlerts: cfg.Limits.ActiveAlerts(),
 	}, stage)
 	if err != nil {
 		ln.Close()

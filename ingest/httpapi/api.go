@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"regexp"
@@ -76,15 +77,30 @@ type API struct {
 	received *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	fullMu   sync.Mutex
+	fullLast time.Time
+}
+
+// logFull logs a refusal for too many alerts, at most once a minute.
+func (a *API) logFull(err error) {
+	a.fullMu.Lock()
+	defer a.fullMu.Unlock()
+	if time.Since(a.fullLast) < time.Minute {
+		return
+	}
+	a.fullLast = time.Now()
+	slog.Warn("new alerts refused (429)", "err", err)
 }
 
 // Rejection reasons of sift_alerts_rejected_total besides the ingest.Reason*
 // ones.
 const (
-	ReasonContentType  = "content_type"   // not application/json (415)
-	ReasonBodyTooLarge = "body_too_large" // over max_body_bytes (413)
-	ReasonReadError    = "read_error"     // the body could not be read
-	ReasonSinkError    = "sink_error"     // Append failed (503)
+	ReasonContentType   = "content_type"    // not application/json (415)
+	ReasonBodyTooLarge  = "body_too_large"  // over max_body_bytes (413)
+	ReasonReadError     = "read_error"      // the body could not be read
+	ReasonSinkError     = "sink_error"      // Append failed (503)
+	ReasonTooManyAlerts = "too_many_alerts" // limits.max_active_alerts held (429)
 )
 
 // New returns the API. cfg should have passed Validate (defaults are
@@ -283,6 +299,13 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 
 		batch := model.Batch{At: now, Source: source, Alerts: alerts}
 		if err := a.sink.Append(r.Context(), batch); err != nil {
+			if errors.Is(err, model.ErrTooManyAlerts) {
+				a.rejected.WithLabelValues(source, ReasonTooManyAlerts).Add(float64(len(alerts)))
+				a.logFull(err)
+				w.Header().Set("Retry-After", "60")
+				httpjson.Error(w, http.StatusTooManyRequests, "", "alerts not stored: "+err.Error())
+				return
+			}
 			a.rejected.WithLabelValues(source, ReasonSinkError).Add(float64(len(alerts)))
 			httpjson.Error(w, http.StatusServiceUnavailable, "",
 				fmt.Sprintf("alerts not stored, retry later: %v", err))
