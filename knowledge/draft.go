@@ -71,31 +71,31 @@ func Draft(inc *model.Incident, alerts []model.AlertState, linked []*model.Incid
 	b.WriteString("---\n")
 	b.Write(fmText)
 	b.WriteString("---\n\n")
-	fmt.Fprintf(&b, "# %s\n\n", oneLine(title))
+	fmt.Fprintf(&b, "# %s\n\n", EscapeMarkdown(title))
 	b.WriteString("> Draft written by Sift from incident")
 	if inc.ID != "" {
-		fmt.Fprintf(&b, " %s", inc.ID)
+		fmt.Fprintf(&b, " %s", EscapeMarkdown(inc.ID))
 	}
 	b.WriteString(". Review every section before publishing.\n\n")
 
 	b.WriteString("## Summary\n\n")
-	fmt.Fprintf(&b, "- Status: %s\n", orDash(inc.Status))
+	fmt.Fprintf(&b, "- Status: %s\n", EscapeMarkdown(orDash(inc.Status)))
 	if inc.Severity != "" {
-		fmt.Fprintf(&b, "- Severity: %s\n", inc.Severity)
+		fmt.Fprintf(&b, "- Severity: %s\n", EscapeMarkdown(inc.Severity))
 	}
 	fmt.Fprintf(&b, "- Opened: %s\n", fmtTime(inc.OpenedAt))
 	if !inc.ResolvedAt.IsZero() {
 		fmt.Fprintf(&b, "- Resolved: %s (after %s)\n", fmtTime(inc.ResolvedAt), inc.ResolvedAt.Sub(inc.OpenedAt).Round(time.Second))
 	}
 	if len(services) > 0 {
-		fmt.Fprintf(&b, "- Services: %s\n", strings.Join(services, ", "))
+		fmt.Fprintf(&b, "- Services: %s\n", escapeAll(services))
 	}
 	if inc.Class != nil {
 		if inc.Class.Team != "" {
-			fmt.Fprintf(&b, "- Team: %s\n", inc.Class.Team)
+			fmt.Fprintf(&b, "- Team: %s\n", EscapeMarkdown(inc.Class.Team))
 		}
 		if inc.Class.Category != "" {
-			fmt.Fprintf(&b, "- Category: %s\n", inc.Class.Category)
+			fmt.Fprintf(&b, "- Category: %s\n", EscapeMarkdown(inc.Class.Category))
 		}
 	}
 
@@ -109,14 +109,14 @@ func Draft(inc *model.Incident, alerts []model.AlertState, linked []*model.Incid
 	for i := range sorted {
 		a := &sorted[i]
 		listed[a.Fingerprint] = true
-		fmt.Fprintf(&b, "- **%s**", orDash(a.Name()))
+		fmt.Fprintf(&b, "- **%s**", EscapeMarkdown(orDash(a.Name())))
 		if sv := a.Labels["service"]; sv != "" {
-			fmt.Fprintf(&b, " on `%s`", sv)
+			fmt.Fprintf(&b, " on %s", codeSpan(sv))
 		}
 		if sev := a.Labels["severity"]; sev != "" {
-			fmt.Fprintf(&b, " (%s)", sev)
+			fmt.Fprintf(&b, " (%s)", EscapeMarkdown(sev))
 		}
-		fmt.Fprintf(&b, ": %s from %s", orDash(a.Status), fmtTime(a.FirstSeen))
+		fmt.Fprintf(&b, ": %s from %s", EscapeMarkdown(orDash(a.Status)), fmtTime(a.FirstSeen))
 		if !a.ResolvedAt.IsZero() {
 			fmt.Fprintf(&b, " to %s", fmtTime(a.ResolvedAt))
 		} else if !a.LastSeen.IsZero() {
@@ -130,24 +130,24 @@ func Draft(inc *model.Incident, alerts []model.AlertState, linked []*model.Incid
 		}
 		b.WriteString("\n")
 		if s := a.Annotations["summary"]; s != "" {
-			fmt.Fprintf(&b, "  - Summary: %s\n", oneLine(s))
+			fmt.Fprintf(&b, "  - Summary: %s\n", EscapeMarkdown(s))
 		}
 		if d := a.Annotations["description"]; d != "" {
-			fmt.Fprintf(&b, "  - Description: %s\n", oneLine(d))
+			fmt.Fprintf(&b, "  - Description: %s\n", EscapeMarkdown(d))
 		}
 		if len(a.Labels) > 0 {
-			fmt.Fprintf(&b, "  - Labels: `%s`\n", a.Labels.String())
+			fmt.Fprintf(&b, "  - Labels: %s\n", codeSpan(a.Labels.String()))
 		}
 	}
 	for _, m := range inc.Members {
 		if listed[m.Fingerprint] {
 			continue
 		}
-		fmt.Fprintf(&b, "- **%s**", orDash(m.Name))
+		fmt.Fprintf(&b, "- **%s**", EscapeMarkdown(orDash(m.Name)))
 		if m.Service != "" {
-			fmt.Fprintf(&b, " on `%s`", m.Service)
+			fmt.Fprintf(&b, " on %s", codeSpan(m.Service))
 		}
-		fmt.Fprintf(&b, ": joined %s (%s)\n", fmtTime(m.JoinedAt), orDash(m.Reason.Kind))
+		fmt.Fprintf(&b, ": joined %s (%s)\n", fmtTime(m.JoinedAt), EscapeMarkdown(orDash(m.Reason.Kind)))
 	}
 
 	b.WriteString("\n## Probable cause\n\n")
@@ -155,20 +155,25 @@ func Draft(inc *model.Incident, alerts []model.AlertState, linked []*model.Incid
 		b.WriteString("_Not determined. Describe what caused the incident._\n")
 	} else {
 		if inc.RootCause.Service != "" {
-			fmt.Fprintf(&b, "Probable root cause: service `%s`.\n", inc.RootCause.Service)
+			fmt.Fprintf(&b, "Probable root cause: service %s.\n", codeSpan(inc.RootCause.Service))
 		}
 		if len(inc.RootCause.Evidence) > 0 {
 			b.WriteString("\nEvidence:\n\n")
 			for _, e := range inc.RootCause.Evidence {
-				fmt.Fprintf(&b, "- %s\n", oneLine(e))
+				fmt.Fprintf(&b, "- %s\n", EscapeMarkdown(e))
 			}
 		}
 	}
 
 	b.WriteString("\n## Resolution\n\n")
 	if notes := strings.TrimSpace(inc.Notes); notes != "" {
-		b.WriteString(notes)
-		b.WriteString("\n")
+		// The agents' notes, line by line, as text.
+		for _, l := range strings.Split(notes, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				b.WriteString(EscapeMarkdown(l))
+				b.WriteString("\n\n")
+			}
+		}
 	} else {
 		b.WriteString("_No notes were recorded. Describe the steps that resolved the incident._\n")
 	}
@@ -180,9 +185,9 @@ func Draft(inc *model.Incident, alerts []model.AlertState, linked []*model.Incid
 			continue
 		}
 		n++
-		fmt.Fprintf(&b, "- %s: %s (%s, opened %s)", orDash(l.ID), oneLine(orDash(l.Title)), orDash(l.Status), fmtTime(l.OpenedAt))
+		fmt.Fprintf(&b, "- %s: %s (%s, opened %s)", EscapeMarkdown(orDash(l.ID)), EscapeMarkdown(orDash(l.Title)), EscapeMarkdown(orDash(l.Status)), fmtTime(l.OpenedAt))
 		if notes := strings.TrimSpace(l.Notes); notes != "" {
-			fmt.Fprintf(&b, ". Notes: %s", oneLine(notes))
+			fmt.Fprintf(&b, ". Notes: %s", EscapeMarkdown(notes))
 		}
 		b.WriteString("\n")
 	}
@@ -207,3 +212,32 @@ func orDash(s string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func escapeAll(list []string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = EscapeMarkdown(s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// codeSpan quotes s as inline code that s cannot close: the fence is one
+// backtick longer than the longest run of backticks in s (CommonMark), on
+// one line.
+func codeSpan(s string) string {
+	s = oneLine(s)
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
