@@ -187,3 +187,44 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// GET /api/v2/alerts streams its answer (chunked, never one buffer of
+// every alert) and it is still one JSON array in Alertmanager's shape.
+func TestHardeningGetAlertsStreams(t *testing.T) {
+	p := startSift(t, "--data-dir", t.TempDir())
+	now := time.Now()
+	const n = 20000
+	for from := 0; from < n; from += 1000 {
+		var b []any
+		for i := from; i < from+1000; i++ {
+			b = append(b, alertJSON("Stream", fmt.Sprintf("svc-%d", i%50), fmt.Sprint(i), now, now.Add(time.Hour)))
+		}
+		if code, body, err := postJSON(p.url+"/api/v2/alerts", b); err != nil || code != 200 {
+			t.Fatalf("post: %d %s %v", code, body, err)
+		}
+	}
+	resp, err := http.Get(p.url + "/api/v2/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength != -1 || len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
+		t.Fatalf("not streamed: Content-Length %d, Transfer-Encoding %v", resp.ContentLength, resp.TransferEncoding)
+	}
+	var alerts []struct {
+		Fingerprint string
+		Labels      map[string]string
+		Status      struct{ State string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&alerts); err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != n {
+		t.Fatalf("%d alerts, want %d", len(alerts), n)
+	}
+	for i := 1; i < len(alerts); i++ {
+		if alerts[i-1].Fingerprint >= alerts[i].Fingerprint || alerts[i].Status.State != "active" {
+			t.Fatalf("alert %d: %+v after %+v", i, alerts[i], alerts[i-1])
+		}
+	}
+}

@@ -18,7 +18,9 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -399,49 +401,77 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 		receiverOK = re.MatchString(ReceiverName)
 	}
 
-	out := []gettableAlert{}
+	// The answer is streamed: one alert encoded at a time into a small
+	// buffer, so that a million alerts do not become one huge buffer.
+	var all []model.AlertState
+	var pick []int // the alerts of all to answer, by index
+	fps := map[int]model.Fingerprint{}
+	fpOf := func(i int) model.Fingerprint {
+		if fp := all[i].Fingerprint; fp != 0 {
+			return fp
+		}
+		return fps[i]
+	}
 	if a.alerts != nil && receiverOK && flags["active"] {
 		now := a.now()
+		all = a.alerts.Alerts()
 	next:
-		for _, st := range a.alerts.Alerts() {
+		for i := range all {
+			st := &all[i]
 			if st.Status == model.StatusResolved || st.Alert.ResolvedAt(now) {
 				continue
 			}
-			for i := range matchers {
-				if !matchers[i].Matches(st.Labels) {
+			for j := range matchers {
+				if !matchers[j].Matches(st.Labels) {
 					continue next
 				}
 			}
-			fp := st.Fingerprint
-			if fp == 0 {
-				fp = st.Labels.Fingerprint()
+			if st.Fingerprint == 0 {
+				fps[i] = st.Labels.Fingerprint()
 			}
-			labels, ann := st.Labels, st.Annotations
-			if labels == nil {
-				labels = model.LabelSet{}
-			}
-			if ann == nil {
-				ann = model.LabelSet{}
-			}
-			updated := st.LastSeen
-			if updated.IsZero() {
-				updated = st.StartsAt
-			}
-			out = append(out, gettableAlert{
-				Annotations:  ann,
-				EndsAt:       amTime(st.EndsAt),
-				Fingerprint:  fp.String(),
-				Receivers:    []receiver{{Name: ReceiverName}},
-				StartsAt:     amTime(st.StartsAt),
-				Status:       alertStatus{InhibitedBy: []string{}, SilencedBy: []string{}, State: "active"},
-				UpdatedAt:    amTime(updated),
-				GeneratorURL: st.GeneratorURL,
-				Labels:       labels,
-			})
+			pick = append(pick, i)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
-	httpjson.Write(w, http.StatusOK, out)
+	// Fingerprints print as fixed-width hex: numeric order is their order.
+	sort.Slice(pick, func(i, j int) bool { return fpOf(pick[i]) < fpOf(pick[j]) })
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	bw.WriteByte('[')
+	for i, k := range pick {
+		st := &all[k]
+		labels, ann := st.Labels, st.Annotations
+		if labels == nil {
+			labels = model.LabelSet{}
+		}
+		if ann == nil {
+			ann = model.LabelSet{}
+		}
+		updated := st.LastSeen
+		if updated.IsZero() {
+			updated = st.StartsAt
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		// Encode adds a newline after each value: valid JSON whitespace.
+		if err := enc.Encode(gettableAlert{
+			Annotations:  ann,
+			EndsAt:       amTime(st.EndsAt),
+			Fingerprint:  fpOf(k).String(),
+			Receivers:    []receiver{{Name: ReceiverName}},
+			StartsAt:     amTime(st.StartsAt),
+			Status:       alertStatus{InhibitedBy: []string{}, SilencedBy: []string{}, State: "active"},
+			UpdatedAt:    amTime(updated),
+			GeneratorURL: st.GeneratorURL,
+			Labels:       labels,
+		}); err != nil {
+			return // the client went away
+		}
+	}
+	bw.WriteString("]\n")
+	bw.Flush()
 }
 
 // handleStatus answers enough of Alertmanager's status for amtool and
