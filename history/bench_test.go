@@ -100,21 +100,27 @@ func BenchmarkAnalyticsClickHouse(b *testing.B) {
 	}
 	defer s.Close()
 	n := benchRows(10_000_000)
+	// SIFT_BENCH_EVENTS_PER_INCIDENT: alert events per incident (default
+	// 10, i.e. 1M incidents for 10M events, a pessimistic compression).
+	epi := 10
+	if s := os.Getenv("SIFT_BENCH_EVENTS_PER_INCIDENT"); s != "" {
+		fmt.Sscan(s, &epi)
+	}
 	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	span := 30 * 24 * 3600
 	start := time.Now()
 	testenv.ClickHouseQuery(b, httpURL, fmt.Sprintf(`INSERT INTO %s.alert_events (event_id, event_time, fingerprint, alertname, service, severity, status, kind, starts_at, incident_id, team, priority, notifications, flapping, labels_keys, labels_values, version)
 SELECT number + 1, toDateTime(%d + intDiv(number * %d, %d)), hex(number %% 100000), concat('Alert', toString((number * 7) %% 300)), concat('svc-', toString(number %% 500)), 'warning',
-  if(number %% 2 = 1, 'resolved', 'firing'), if(number %% 2 = 1, 'resolved', 'firing'), toDateTime(%d + intDiv(number * %d, %d)), concat('INC-', toString(intDiv(number, 10))),
+  if(number %% 2 = 1, 'resolved', 'firing'), if(number %% 2 = 1, 'resolved', 'firing'), toDateTime(%d + intDiv(number * %d, %d)), concat('INC-', toString(intDiv(number, %d))),
   concat('team-', toString(number %% 20)), concat('P', toString(1 + number %% 5)), 3, 0, ['alertname', 'service'], [concat('Alert', toString((number * 7) %% 300)), concat('svc-', toString(number %% 500))], 1
-FROM system.numbers LIMIT %d`, db, from.Unix(), span, n, from.Unix(), span, n, n))
+FROM system.numbers LIMIT %d`, db, from.Unix(), span, n, from.Unix(), span, n, epi, n))
 	testenv.ClickHouseQuery(b, httpURL, fmt.Sprintf(`INSERT INTO %s.incident_events (event_id, event_time, incident_id, event, detail, actor, fingerprint, alertname, services, root_cause, signature, title, severity, team, category, priority, problem_id, opened_at, alert_count, version)
-SELECT number * 10 + e + 1, toDateTime(%d + intDiv(number * 10 * %d, %d) + [0, 180, 2400][e + 1]), concat('INC-', toString(number)), ['opened', 'acknowledged', 'resolved'][e + 1], '', '', '',
+SELECT number * 10 + e + 1, toDateTime(%d + intDiv(number * %d * %d, %d) + [0, 180, 2400][e + 1]), concat('INC-', toString(number)), ['opened', 'acknowledged', 'resolved'][e + 1], '', '', '',
   concat('Alert', toString((number * 70) %% 300)), [concat('svc-', toString(number * 10 %% 500))], concat('svc-', toString(number * 10 %% 500)),
   concat('svc-', toString(number * 10 %% 500), '|Alert', toString((number * 70) %% 300)), '', 'warning', concat('team-', toString(number * 10 %% 20)), '', concat('P', toString(1 + number * 10 %% 5)), '',
-  toDateTime(%d + intDiv(number * 10 * %d, %d)), 1, 1
-FROM system.numbers ARRAY JOIN [0, 1, 2] AS e LIMIT %d`, db, from.Unix(), span, n, from.Unix(), span, n, 3*n/10))
-	b.Logf("loaded %d alert events and %d incident events in %s", n, 3*n/10, time.Since(start).Round(time.Millisecond))
+  toDateTime(%d + intDiv(number * %d * %d, %d)), 1, 1
+FROM system.numbers ARRAY JOIN [0, 1, 2] AS e LIMIT %d`, db, from.Unix(), epi, span, n, from.Unix(), epi, span, n, 3*n/epi))
+	b.Logf("loaded %d alert events and %d incident events (%d incidents) in %s", n, 3*n/epi, n/epi, time.Since(start).Round(time.Millisecond))
 	runAnalytics(b, s, from)
 }
 
