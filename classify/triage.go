@@ -70,3 +70,25 @@ func (c *Classifier) WithTriage(res Result, t *model.Triage, weight float64) Res
 	}
 	return res
 }
+
+// PromptView is the classification to show an LLM: decisions that fell to
+// the fallback are left blank and the kNN candidates that were not
+// confident enough are not named, so that a proposal agreeing with kNN's
+// candidate (which WithTriage takes) is the model's own reading of the
+// incident and its neighbours, not an echo of the prompt.
+func (r Result) PromptView() model.Classification {
+	c := r.Classification
+	c.Sources = nil
+	for _, s := range r.Sources {
+		if !strings.Contains(s, "fallback") {
+			c.Sources = append(c.Sources, s)
+		}
+	}
+	if r.TeamFrom == "fallback" {
+		c.Team = ""
+	}
+	if r.CategoryFrom == "fallback" {
+		c.Category = ""
+	}
+	return c
+}

@@ -45,3 +45,16 @@ func TestWithTriageGating(t *testing.T) {
 		t.Fatalf("out of taxonomy: %+v", r)
 	}
 }
+
+func TestPromptViewHidesFallbackCandidates(t *testing.T) {
+	r := Result{Classification: model.Classification{Team: "ops", Category: "latency", Priority: "P3",
+		Sources: []string{"team: fallback (kNN payments 0.49 below 0.60)", "category: kNN INC-1 (0.80)", "priority: matrix"}},
+		TeamFrom: "fallback", CategoryFrom: "knn", KNNTeam: "payments"}
+	v := r.PromptView()
+	if v.Team != "" || v.Category != "latency" || v.Priority != "P3" || strings.Contains(strings.Join(v.Sources, "|"), "payments") {
+		t.Fatalf("prompt view: %+v", v)
+	}
+	if r.Team != "ops" || len(r.Sources) != 3 {
+		t.Fatal("PromptView changed the result")
+	}
+}

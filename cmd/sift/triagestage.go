@@ -146,7 +146,7 @@ func (t *triageStage) triage(id string) {
 		return
 	}
 	res := t.c.Classify(inc, alerts)
-	in := llm.Input{Incident: inc, Alerts: alerts, Neighbors: res.Similar, Current: res.Classification}
+	in := llm.Input{Incident: inc, Alerts: alerts, Neighbors: res.Similar, Current: res.PromptView()}
 	if t.kb != nil {
 		if arts, err := t.kb.Match(inc, alerts, 5); err == nil {
 			in.Articles = arts
