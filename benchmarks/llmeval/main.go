@@ -26,7 +26,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -41,7 +40,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,184 +47,12 @@ import (
 
 	"github.com/sift-aiops/sift/benchmarks/internal/evalstats"
 	"github.com/sift-aiops/sift/benchmarks/internal/machine"
+	"github.com/sift-aiops/sift/benchmarks/internal/stormtruth"
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/classify/llm"
-	"github.com/sift-aiops/sift/config"
-	"github.com/sift-aiops/sift/correlate"
-	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/model"
 )
-
-// ---- copied from benchmarks/stormclassify (package main) ----
-
-// Ownership maps every service of the generator's topologies to its
-// owning team; root causes "host:<name>" belong to InfraTeam.
-var Ownership = map[string]string{
-	"frontend": "storefront", "ad": "storefront", "recommendation": "storefront",
-	"checkout": "checkout", "payment": "checkout", "shipping": "checkout", "email": "checkout", "currency": "checkout",
-	"productcatalog": "catalog", "cart": "catalog", "redis-cart": "catalog",
-	"nginx-thrift": "social-timeline", "home-timeline": "social-timeline", "user-timeline": "social-timeline",
-	"home-timeline-redis": "social-timeline", "user-timeline-mongodb": "social-timeline", "user-timeline-redis": "social-timeline",
-	"compose-post": "social-posts", "post-storage": "social-posts", "text": "social-posts", "url-shorten": "social-posts",
-	"user-mention": "social-posts", "media": "social-posts", "unique-id": "social-posts",
-	"post-storage-mongodb": "social-posts", "post-storage-memcached": "social-posts", "url-shorten-mongodb": "social-posts",
-	"media-mongodb": "social-posts",
-	"social-graph":  "social-users", "user": "social-users", "social-graph-mongodb": "social-users",
-	"social-graph-redis": "social-users", "user-mongodb": "social-users", "user-memcached": "social-users",
-}
-
-// InfraTeam owns host failures.
-const InfraTeam = "infra"
-
-func teamOf(rootCause string) string {
-	if strings.HasPrefix(rootCause, "host:") {
-		return InfraTeam
-	}
-	if t, ok := Ownership[rootCause]; ok {
-		return t
-	}
-	return "unowned"
-}
-
-// allTeams is every team of Ownership plus InfraTeam, sorted.
-func allTeams() []string {
-	set := map[string]bool{InfraTeam: true}
-	for _, t := range Ownership {
-		set[t] = true
-	}
-	var ts []string
-	for t := range set {
-		ts = append(ts, t)
-	}
-	sort.Strings(ts)
-	return ts
-}
-
-// scenario is a replayed scenario: Sift's incidents, their alerts and
-// their true team (owner of the root cause of the majority of their
-// episodes; ties: the first member's episode, then alphabetically).
-type scenario struct {
-	incs   []*model.Incident
-	alerts map[string][]model.AlertState
-	truth  map[string]string
-	lines  int
-	// rejected notifications (the decoder refuses them; the generator
-	// occasionally writes an endsAt before startsAt)
-	rejected int
-}
-
-func generate(cfg storm.Config, dir string) (*scenario, error) {
-	if _, err := os.Stat(filepath.Join(dir, storm.TruthFile)); err != nil {
-		if _, err := storm.GenerateFiles(cfg, dir); err != nil {
-			return nil, err
-		}
-	}
-	scfg, err := config.Load(filepath.Join(dir, storm.ConfigFile))
-	if err != nil {
-		return nil, err
-	}
-	scfg.Correlate.Retention = correlate.Duration(90 * 24 * time.Hour) // keep every incident
-	eng := correlate.New(scfg.Correlate, scfg.Topology)
-	dec := ingest.NewDecoder(scfg.Ingest)
-	f, err := os.Open(filepath.Join(dir, storm.ReplayFile))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	s := &scenario{alerts: map[string][]model.AlertState{}, truth: map[string]string{}}
-	for sc.Scan() {
-		s.lines++
-		var l struct {
-			At    time.Time       `json:"at"`
-			Alert json.RawMessage `json:"alert"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s line %d: %v", storm.ReplayFile, s.lines, err)
-		}
-		as, err := dec.DecodeAMv2(l.Alert, l.At)
-		if err != nil { // as Sift's ingest would: the notification is refused
-			s.rejected++
-			continue
-		}
-		eng.ApplyBatch(&model.Batch{At: l.At, Source: "replay", Alerts: as})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	eps, err := storm.ReadTruth(filepath.Join(dir, storm.TruthFile))
-	if err != nil {
-		return nil, err
-	}
-	byFP := map[model.Fingerprint][]*storm.Episode{}
-	for i := range eps {
-		byFP[eps[i].Fingerprint] = append(byFP[eps[i].Fingerprint], &eps[i])
-	}
-	// the episode of fp whose span contains t, else the nearest
-	find := func(fp model.Fingerprint, t time.Time) *storm.Episode {
-		var best *storm.Episode
-		var bestD time.Duration
-		for _, e := range byFP[fp] {
-			var d time.Duration
-			switch {
-			case t.Before(e.FirstAt):
-				d = e.FirstAt.Sub(t)
-			case t.After(e.LastAt):
-				d = t.Sub(e.LastAt)
-			}
-			if best == nil || d < bestD {
-				best, bestD = e, d
-			}
-		}
-		return best
-	}
-	for _, inc := range eng.All() {
-		if len(inc.Members) == 0 {
-			continue
-		}
-		count := map[string]int{}
-		first := ""
-		seen := map[*storm.Episode]bool{}
-		for _, m := range inc.Members {
-			e := find(m.Fingerprint, m.JoinedAt)
-			if e == nil || seen[e] {
-				continue
-			}
-			seen[e] = true
-			t := teamOf(e.RootCause)
-			if first == "" {
-				first = t
-			}
-			count[t]++
-		}
-		if first == "" {
-			return nil, fmt.Errorf("incident %s: no member maps to a truth episode", inc.ID)
-		}
-		best := first
-		var ts []string
-		for t := range count {
-			ts = append(ts, t)
-		}
-		sort.Strings(ts)
-		for _, t := range ts {
-			if count[t] > count[best] {
-				best = t
-			}
-		}
-		s.incs = append(s.incs, inc)
-		s.alerts[inc.ID] = eng.IncidentAlerts(inc.ID)
-		s.truth[inc.ID] = best
-	}
-	return s, nil
-}
-
-func withID(inc *model.Incident, prefix string) *model.Incident {
-	c := *inc
-	c.ID = prefix + inc.ID
-	return &c
-}
 
 // ---- simulated models ----
 
@@ -298,7 +124,7 @@ func plausibleWrong(q *query, truth string, rnd *rand.Rand) string {
 		return best
 	}
 	for _, s := range q.Services {
-		if t := teamOf(s); t != truth && t != "unowned" {
+		if t := stormtruth.TeamOf(s); t != truth && t != stormtruth.Unowned {
 			return t
 		}
 	}
@@ -423,7 +249,7 @@ func server(m simModel, seed string, facts map[string]fact) *httptest.Server {
 		rnd := rand.New(rand.NewPCG(seedOf(m.name, seed, q.ID, strconv.FormatBool(q.Retry)), 1))
 		team := m.answer(q, f, rnd)
 		cat := "service"
-		if team == InfraTeam {
+		if team == stormtruth.InfraTeam {
 			cat = "host"
 		}
 		content, _ := json.Marshal(map[string]any{
@@ -495,11 +321,11 @@ type options struct {
 	goodAcc       float64
 }
 
-func evalSeed(name string, train, test *scenario, o options) (*seedResult, error) {
-	teams := allTeams()
+func evalSeed(name string, train, test *stormtruth.Scenario, o options) (*seedResult, error) {
+	teams := stormtruth.AllTeams()
 	var trainTeams []string
-	for _, inc := range train.incs {
-		trainTeams = append(trainTeams, train.truth[inc.ID])
+	for _, inc := range train.Incidents {
+		trainTeams = append(trainTeams, train.Truth[inc.ID])
 	}
 	maj := evalstats.Majority(trainTeams)
 	cfg := classify.Config{Teams: teams, KNN: classify.KNNConfig{K: o.k}}
@@ -515,8 +341,8 @@ func evalSeed(name string, train, test *scenario, o options) (*seedResult, error
 		return nil, err
 	}
 	defer cl.Close()
-	for _, inc := range train.incs {
-		if err := cl.Learn(withID(inc, "train-"), train.alerts[inc.ID], model.Classification{Team: train.truth[inc.ID]}); err != nil {
+	for _, inc := range train.Incidents {
+		if err := cl.Learn(stormtruth.WithID(inc, "train-"), train.Alerts[inc.ID], model.Classification{Team: train.Truth[inc.ID]}); err != nil {
 			return nil, err
 		}
 	}
@@ -531,15 +357,15 @@ func evalSeed(name string, train, test *scenario, o options) (*seedResult, error
 		al  []model.AlertState
 		res classify.Result
 	}
-	items := make([]item, len(test.incs))
-	rows := make([]row, len(test.incs))
-	for i, inc := range test.incs {
-		q := withID(inc, "test-")
-		al := test.alerts[inc.ID]
+	items := make([]item, len(test.Incidents))
+	rows := make([]row, len(test.Incidents))
+	for i, inc := range test.Incidents {
+		q := stormtruth.WithID(inc, "test-")
+		al := test.Alerts[inc.ID]
 		res := cl.Classify(q, al)
 		items[i] = item{q, al, res}
-		facts[q.ID] = fact{truth: test.truth[inc.ID]}
-		r := row{truth: test.truth[inc.ID], today: res.Team, knn: res.KNNTeam, newSig: len(res.Similar) == 0,
+		facts[q.ID] = fact{truth: test.Truth[inc.ID]}
+		r := row{truth: test.Truth[inc.ID], today: res.Team, knn: res.KNNTeam, newSig: len(res.Similar) == 0,
 			asked:   llm.ShouldAsk(res.Confidence, res.TeamFrom == "route", len(res.Similar) == 0, lcfg.MinConfidence),
 			gated:   make([]string, len(ms)),
 			ungated: make([]string, len(ms)),
@@ -739,13 +565,13 @@ func main() {
 		*work = d
 	}
 	t0 := time.Now()
-	scen := map[uint64]*scenario{}
-	get := func(seed uint64) (*scenario, error) {
+	scen := map[uint64]*stormtruth.Scenario{}
+	get := func(seed uint64) (*stormtruth.Scenario, error) {
 		if s := scen[seed]; s != nil {
 			return s, nil
 		}
 		cfg := storm.Config{Seed: seed, Duration: *dur, Topology: *topology, RulesFile: *rules}.WithDefaults()
-		s, err := generate(cfg, filepath.Join(*work, fmt.Sprintf("%s-%s-%d", *topology, *dur, seed)))
+		s, err := stormtruth.Generate(cfg, filepath.Join(*work, fmt.Sprintf("%s-%s-%d", *topology, *dur, seed)), stormtruth.Options{SkipRejected: true})
 		if err != nil {
 			return nil, err
 		}
@@ -761,7 +587,7 @@ func main() {
 		fb = "(none: unassigned)"
 	}
 	fmt.Printf("Scenarios: topology %s, %s each, rules %q. Classifier: empty service taxonomy, teams %s, knn.min_confidence %.2f, fallback_team %s; llm.min_confidence %.2f; good model right %.0f%% of the time; constant model: the training set's majority team.\n",
-		*topology, *dur, *rules, strings.Join(allTeams(), ", "), threshold, fb, llm.Config{MinConfidence: *minConf}.WithDefaults().MinConfidence, 100**goodAcc)
+		*topology, *dur, *rules, strings.Join(stormtruth.AllTeams(), ", "), threshold, fb, llm.Config{MinConfidence: *minConf}.WithDefaults().MinConfidence, 100**goodAcc)
 	var all []row
 	pooled := make([]callStats, len(ms))
 	var regress []string
@@ -775,13 +601,13 @@ func main() {
 			fail(err)
 		}
 		t1 := time.Now()
-		name := fmt.Sprintf("seed %d (train seed %d: %d incidents; test seed %d)", s, s, len(train.incs), s+*offset)
+		name := fmt.Sprintf("seed %d (train seed %d: %d incidents; test seed %d)", s, s, len(train.Incidents), s+*offset)
 		for _, x := range []struct {
 			seed uint64
-			s    *scenario
+			s    *stormtruth.Scenario
 		}{{s, train}, {s + *offset, test}} {
-			if x.s.rejected > 0 {
-				fmt.Printf("\n(scenario seed %d: %d of %d notifications refused by the decoder and skipped)\n", x.seed, x.s.rejected, x.s.lines)
+			if x.s.Rejected > 0 {
+				fmt.Printf("\n(scenario seed %d: %d of %d notifications refused by the decoder and skipped)\n", x.seed, x.s.Rejected, x.s.Lines)
 			}
 		}
 		res, err := evalSeed(strconv.FormatUint(s, 10), train, test, o)

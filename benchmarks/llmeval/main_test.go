@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/sift-aiops/sift/benchmarks/internal/stormtruth"
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/classify/llm"
 	"github.com/sift-aiops/sift/model"
@@ -26,7 +27,7 @@ func incident(id, svc string) (*model.Incident, []model.AlertState) {
 // real llm.Client, about incidents whose kNN vote is split (fallback), and
 // checks what the models answer and what the gating lets through.
 func TestSimulatedModelsThroughClient(t *testing.T) {
-	cl, err := classify.New(classify.Config{Teams: allTeams()})
+	cl, err := classify.New(classify.Config{Teams: stormtruth.AllTeams()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 // Command stormclassify evaluates the classify stage on the storm
 // scenarios, where the true owning team of every incident is known: the
 // scenario's ground truth names the root cause (a service, or
-// host:<name>) of every alert episode, and Ownership maps services to
-// teams (host failures belong to "infra").
+// host:<name>) of every alert episode, and stormtruth.Ownership maps
+// services to teams (host failures belong to "infra").
 //
 // A training scenario and a test scenario (different seeds) are generated
 // with benchmarks/storm and replayed through the real correlation engine.
@@ -22,7 +22,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand"
@@ -39,188 +38,25 @@ import (
 
 	"github.com/sift-aiops/sift/benchmarks/internal/evalstats"
 	"github.com/sift-aiops/sift/benchmarks/internal/machine"
+	"github.com/sift-aiops/sift/benchmarks/internal/stormtruth"
 	"github.com/sift-aiops/sift/benchmarks/storm"
 	"github.com/sift-aiops/sift/classify"
-	"github.com/sift-aiops/sift/config"
-	"github.com/sift-aiops/sift/correlate"
-	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
 )
-
-// Ownership maps every service of the generator's topologies (Online
-// Boutique and the DeathStarBench social network) to its owning team.
-// Root causes "host:<name>" belong to InfraTeam.
-var Ownership = map[string]string{
-	// Online Boutique
-	"frontend": "storefront", "ad": "storefront", "recommendation": "storefront",
-	"checkout": "checkout", "payment": "checkout", "shipping": "checkout", "email": "checkout", "currency": "checkout",
-	"productcatalog": "catalog", "cart": "catalog", "redis-cart": "catalog",
-	// DeathStarBench social network
-	"nginx-thrift": "social-timeline", "home-timeline": "social-timeline", "user-timeline": "social-timeline",
-	"home-timeline-redis": "social-timeline", "user-timeline-mongodb": "social-timeline", "user-timeline-redis": "social-timeline",
-	"compose-post": "social-posts", "post-storage": "social-posts", "text": "social-posts", "url-shorten": "social-posts",
-	"user-mention": "social-posts", "media": "social-posts", "unique-id": "social-posts",
-	"post-storage-mongodb": "social-posts", "post-storage-memcached": "social-posts", "url-shorten-mongodb": "social-posts",
-	"media-mongodb": "social-posts",
-	"social-graph":  "social-users", "user": "social-users", "social-graph-mongodb": "social-users",
-	"social-graph-redis": "social-users", "user-mongodb": "social-users", "user-memcached": "social-users",
-}
-
-// InfraTeam owns host failures.
-const InfraTeam = "infra"
-
-func teamOf(rootCause string) string {
-	if strings.HasPrefix(rootCause, "host:") {
-		return InfraTeam
-	}
-	if t, ok := Ownership[rootCause]; ok {
-		return t
-	}
-	return "unowned"
-}
-
-// scenario is a replayed scenario: Sift's incidents with their alerts and
-// true team.
-type scenario struct {
-	incs   []*model.Incident
-	alerts map[string][]model.AlertState
-	truth  map[string]string // incident id -> true team
-	storm  map[string]bool   // incident id -> majority of its episodes from a cascade or host failure
-	lines  int
-	hosts  []string
-}
-
-func generate(cfg storm.Config, dir string) (*scenario, error) {
-	if _, err := os.Stat(filepath.Join(dir, storm.TruthFile)); err != nil {
-		if _, err := storm.GenerateFiles(cfg, dir); err != nil {
-			return nil, err
-		}
-	}
-	scfg, err := config.Load(filepath.Join(dir, storm.ConfigFile))
-	if err != nil {
-		return nil, err
-	}
-	scfg.Correlate.Retention = correlate.Duration(90 * 24 * time.Hour) // keep every incident of the scenario
-	eng := correlate.New(scfg.Correlate, scfg.Topology)
-	dec := ingest.NewDecoder(scfg.Ingest)
-	f, err := os.Open(filepath.Join(dir, storm.ReplayFile))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	s := &scenario{alerts: map[string][]model.AlertState{}, truth: map[string]string{}, storm: map[string]bool{}}
-	for sc.Scan() {
-		s.lines++
-		var l struct {
-			At    time.Time       `json:"at"`
-			Alert json.RawMessage `json:"alert"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s line %d: %v", storm.ReplayFile, s.lines, err)
-		}
-		as, err := dec.DecodeAMv2(l.Alert, l.At)
-		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %v", storm.ReplayFile, s.lines, err)
-		}
-		eng.ApplyBatch(&model.Batch{At: l.At, Source: "replay", Alerts: as})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	eps, err := storm.ReadTruth(filepath.Join(dir, storm.TruthFile))
-	if err != nil {
-		return nil, err
-	}
-	byFP := map[model.Fingerprint][]*storm.Episode{}
-	for i := range eps {
-		byFP[eps[i].Fingerprint] = append(byFP[eps[i].Fingerprint], &eps[i])
-	}
-	// the episode of fp that a member joining at t belongs to: one whose
-	// span contains t (with slack for late deliveries), else the nearest
-	find := func(fp model.Fingerprint, t time.Time) *storm.Episode {
-		var best *storm.Episode
-		var bestD time.Duration
-		for _, e := range byFP[fp] {
-			var d time.Duration
-			switch {
-			case t.Before(e.FirstAt):
-				d = e.FirstAt.Sub(t)
-			case t.After(e.LastAt):
-				d = t.Sub(e.LastAt)
-			}
-			if best == nil || d < bestD {
-				best, bestD = e, d
-			}
-		}
-		return best
-	}
-	for _, inc := range eng.All() {
-		if len(inc.Members) == 0 {
-			continue
-		}
-		count := map[string]int{}
-		first := ""
-		stormN := 0
-		seen := map[*storm.Episode]bool{}
-		for _, m := range inc.Members {
-			e := find(m.Fingerprint, m.JoinedAt)
-			if e == nil || seen[e] {
-				continue
-			}
-			seen[e] = true
-			t := teamOf(e.RootCause)
-			if first == "" {
-				first = t
-			}
-			count[t]++
-			if e.Storm() {
-				stormN++
-			}
-		}
-		if first == "" {
-			return nil, fmt.Errorf("incident %s: no member maps to a truth episode", inc.ID)
-		}
-		// majority; ties go to the team of the first member's episode,
-		// then alphabetically
-		best := first
-		var ts []string
-		for t := range count {
-			ts = append(ts, t)
-		}
-		sort.Strings(ts)
-		for _, t := range ts {
-			if count[t] > count[best] {
-				best = t
-			}
-		}
-		s.incs = append(s.incs, inc)
-		s.alerts[inc.ID] = eng.IncidentAlerts(inc.ID)
-		s.truth[inc.ID] = best
-		s.storm[inc.ID] = 2*stormN > len(seen)
-	}
-	topo, err := storm.NewTopology(cfg.Topology, cfg.Cluster, cfg.Hosts, cfg.Seed)
-	if err != nil {
-		return nil, err
-	}
-	s.hosts = topo.Hosts
-	return s, nil
-}
 
 // taxonomy is the classify configuration with the service owners (and
 // host:<name> -> infra for the root causes the correlator names).
 func taxonomy(hosts []string) classify.Config {
 	var c classify.Config
 	c.Services = map[string]classify.Service{}
-	teams := map[string]bool{InfraTeam: true}
-	for s, t := range Ownership {
+	teams := map[string]bool{stormtruth.InfraTeam: true}
+	for s, t := range stormtruth.Ownership {
 		c.Services[s] = classify.Service{Team: t, Criticality: classify.CritHigh}
 		teams[t] = true
 	}
 	for _, h := range hosts {
-		c.Services["host:"+h] = classify.Service{Team: InfraTeam, Criticality: classify.CritHigh}
+		c.Services["host:"+h] = classify.Service{Team: stormtruth.InfraTeam, Criticality: classify.CritHigh}
 	}
 	for t := range teams {
 		c.Teams = append(c.Teams, t)
@@ -233,10 +69,10 @@ func taxonomy(hosts []string) classify.Config {
 // to infra, then one route per team matching its services.
 func routes() *classify.Route {
 	byTeam := map[string][]string{}
-	for s, t := range Ownership {
+	for s, t := range stormtruth.Ownership {
 		byTeam[t] = append(byTeam[t], s)
 	}
-	root := &classify.Route{Name: "root", Routes: []*classify.Route{{Name: "hosts", Matchers: []string{`job="node-exporter"`}, Team: InfraTeam}}}
+	root := &classify.Route{Name: "root", Routes: []*classify.Route{{Name: "hosts", Matchers: []string{`job="node-exporter"`}, Team: stormtruth.InfraTeam}}}
 	var teams []string
 	for t := range byTeam {
 		teams = append(teams, t)
@@ -257,11 +93,11 @@ func score(truth, pred []string) scores {
 	return scores{acc, f1}
 }
 
-func teamCounts(s *scenario, only func(string) bool) string {
+func teamCounts(s *stormtruth.Scenario, only func(string) bool) string {
 	c := map[string]int{}
-	for _, inc := range s.incs {
+	for _, inc := range s.Incidents {
 		if only(inc.ID) {
-			c[s.truth[inc.ID]]++
+			c[s.Truth[inc.ID]]++
 		}
 	}
 	var ts []string
@@ -274,12 +110,6 @@ func teamCounts(s *scenario, only func(string) bool) string {
 		parts = append(parts, fmt.Sprintf("%s %d", t, c[t]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func withID(inc *model.Incident, prefix string) *model.Incident {
-	c := *inc
-	c.ID = prefix + inc.ID
-	return &c
 }
 
 func main() {
@@ -315,11 +145,11 @@ func main() {
 	}
 	t0 := time.Now()
 	trainCfg, testCfg := mk(*trainSeed), mk(*testSeed)
-	train, err := generate(trainCfg, filepath.Join(*work, fmt.Sprintf("train-%d", *trainSeed)))
+	train, err := stormtruth.Generate(trainCfg, filepath.Join(*work, fmt.Sprintf("train-%d", *trainSeed)), stormtruth.Options{})
 	if err != nil {
 		fail(err)
 	}
-	test, err := generate(testCfg, filepath.Join(*work, fmt.Sprintf("test-%d", *testSeed)))
+	test, err := stormtruth.Generate(testCfg, filepath.Join(*work, fmt.Sprintf("test-%d", *testSeed)), stormtruth.Options{})
 	if err != nil {
 		fail(err)
 	}
@@ -327,10 +157,10 @@ func main() {
 	fmt.Printf("# stormclassify (%s, load average %s, %d cores)\n\n", time.Now().UTC().Format(time.RFC3339), machine.LoadAvgOr("?"), runtime.NumCPU())
 	fmt.Printf("Scenarios: topology %s, %s each, default rates, rules %q; generated and replayed in %.1fs\n",
 		*topology, *dur, *rules, time.Since(t0).Seconds())
-	fmt.Printf("- train seed %d: %d notifications -> %d Sift incidents; true teams: %s\n", *trainSeed, train.lines, len(train.incs), teamCounts(train, all))
-	fmt.Printf("- test seed %d: %d notifications -> %d Sift incidents; true teams: %s\n", *testSeed, test.lines, len(test.incs), teamCounts(test, all))
+	fmt.Printf("- train seed %d: %d notifications -> %d Sift incidents; true teams: %s\n", *trainSeed, train.Lines, len(train.Incidents), teamCounts(train, all))
+	fmt.Printf("- test seed %d: %d notifications -> %d Sift incidents; true teams: %s\n", *testSeed, test.Lines, len(test.Incidents), teamCounts(test, all))
 
-	tax := taxonomy(append(append([]string(nil), train.hosts...), test.hosts...))
+	tax := taxonomy(append(append([]string(nil), train.Hosts...), test.Hosts...))
 	if *configOut != "" {
 		// only the taxonomy: the zero values of the other fields would be
 		// written as empty maps, which are not the same as absent ones
@@ -385,7 +215,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func evaluate(train, test *scenario, tax classify.Config, k int, threshold float64, work string) error {
+func evaluate(train, test *stormtruth.Scenario, tax classify.Config, k int, threshold float64, work string) error {
 	idxPath := filepath.Join(work, "knn.idx")
 	os.RemoveAll(idxPath)
 	defer os.RemoveAll(idxPath)
@@ -395,9 +225,9 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 	}
 	t0 := time.Now()
 	var trainTeams []string
-	for _, inc := range train.incs {
-		team := train.truth[inc.ID]
-		if err := cl.Learn(withID(inc, "train-"), train.alerts[inc.ID], model.Classification{Team: team}); err != nil {
+	for _, inc := range train.Incidents {
+		team := train.Truth[inc.ID]
+		if err := cl.Learn(stormtruth.WithID(inc, "train-"), train.Alerts[inc.ID], model.Classification{Team: team}); err != nil {
 			cl.Close()
 			return err
 		}
@@ -409,31 +239,31 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 		return err
 	}
 	maj := evalstats.Majority(trainTeams)
-	fmt.Printf("\nLearned %d training incidents (Classifier.Learn, one at a time) in %.1fs; majority class %q\n", len(train.incs), learnT.Seconds(), maj)
+	fmt.Printf("\nLearned %d training incidents (Classifier.Learn, one at a time) in %.1fs; majority class %q\n", len(train.Incidents), learnT.Seconds(), maj)
 
 	type row struct {
 		truth, knn, base, knnFull, taxOnly, taxKNN, routed string
 		conf                                               float64
 		storm, multi                                       bool
 	}
-	rows := make([]row, len(test.incs))
+	rows := make([]row, len(test.Incidents))
 	shown := 0
-	for i, inc := range test.incs {
-		q := withID(inc, "test-")
-		al := test.alerts[inc.ID]
+	for i, inc := range test.Incidents {
+		q := stormtruth.WithID(inc, "test-")
+		al := test.Alerts[inc.ID]
 		v, err := cl.Vote(q, al)
 		if err != nil {
 			cl.Close()
 			return err
 		}
 		res := cl.Classify(q, al)
-		if v.Team != test.truth[inc.ID] && shown < *examples {
+		if v.Team != test.Truth[inc.ID] && shown < *examples {
 			shown++
 			var as []string
 			for _, a := range al {
 				as = append(as, a.Name()+"{service="+a.Labels["service"]+",host="+a.Labels["host"]+"}")
 			}
-			fmt.Printf("\nexample error: %s %q alerts %s; truth %s, vote %s (%.2f); neighbours:", inc.ID, inc.Title, strings.Join(as, " "), test.truth[inc.ID], v.Team, v.TeamConfidence)
+			fmt.Printf("\nexample error: %s %q alerts %s; truth %s, vote %s (%.2f); neighbours:", inc.ID, inc.Title, strings.Join(as, " "), test.Truth[inc.ID], v.Team, v.TeamConfidence)
 			for j, nb := range v.Neighbors {
 				if j == 4 {
 					break
@@ -442,8 +272,8 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 			}
 			fmt.Println()
 		}
-		rows[i] = row{truth: test.truth[inc.ID], knn: v.Team, conf: v.TeamConfidence, base: maj, knnFull: res.Team,
-			storm: test.storm[inc.ID], multi: len(al) > 1}
+		rows[i] = row{truth: test.Truth[inc.ID], knn: v.Team, conf: v.TeamConfidence, base: maj, knnFull: res.Team,
+			storm: test.Storm[inc.ID], multi: len(al) > 1}
 	}
 	if err := cl.Close(); err != nil {
 		return err
@@ -454,16 +284,16 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 	if cl, err = classify.New(tk); err != nil {
 		return err
 	}
-	for i, inc := range test.incs {
-		rows[i].taxKNN = cl.Classify(withID(inc, "test-"), test.alerts[inc.ID]).Team
+	for i, inc := range test.Incidents {
+		rows[i].taxKNN = cl.Classify(stormtruth.WithID(inc, "test-"), test.Alerts[inc.ID]).Team
 	}
 	cl.Close()
 	// taxonomy alone (no history)
 	if cl, err = classify.New(tax); err != nil {
 		return err
 	}
-	for i, inc := range test.incs {
-		rows[i].taxOnly = cl.Classify(withID(inc, "test-"), test.alerts[inc.ID]).Team
+	for i, inc := range test.Incidents {
+		rows[i].taxOnly = cl.Classify(stormtruth.WithID(inc, "test-"), test.Alerts[inc.ID]).Team
 	}
 	cl.Close()
 	// routing tree alone (no taxonomy owners, no history)
@@ -471,8 +301,8 @@ func evaluate(train, test *scenario, tax classify.Config, k int, threshold float
 	if cl, err = classify.New(rc); err != nil {
 		return err
 	}
-	for i, inc := range test.incs {
-		rows[i].routed = cl.Classify(withID(inc, "test-"), test.alerts[inc.ID]).Team
+	for i, inc := range test.Incidents {
+		rows[i].routed = cl.Classify(stormtruth.WithID(inc, "test-"), test.Alerts[inc.ID]).Team
 	}
 	cl.Close()
 
@@ -561,7 +391,7 @@ var resolutions = []string{"restarted the pods", "rolled back the last deploy", 
 // writeCSV writes rows past incidents in the `sift import` CSV format,
 // drawn from the training scenario's incidents (with their true team)
 // with varied ids, dates and resolution notes.
-func writeCSV(s *scenario, path string, rows int) error {
+func writeCSV(s *stormtruth.Scenario, path string, rows int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -571,10 +401,10 @@ func writeCSV(s *scenario, path string, rows int) error {
 	w.Write([]string{"id", "title", "description", "service", "alertnames", "team", "category", "resolution", "opened_at"})
 	rnd := rand.New(rand.NewSource(42))
 	for i := 0; i < rows; i++ {
-		inc := s.incs[rnd.Intn(len(s.incs))]
+		inc := s.Incidents[rnd.Intn(len(s.Incidents))]
 		var names, sums []string
 		seen := map[string]bool{}
-		for _, a := range s.alerts[inc.ID] {
+		for _, a := range s.Alerts[inc.ID] {
 			if n := a.Name(); n != "" && !seen[n] {
 				seen[n] = true
 				names = append(names, n)
@@ -594,7 +424,7 @@ func writeCSV(s *scenario, path string, rows int) error {
 		}
 		opened := inc.OpenedAt.AddDate(0, 0, -1-rnd.Intn(700))
 		w.Write([]string{fmt.Sprintf("HIST-%d", i), inc.Title, strings.Join(sums, "\n"), svc, strings.Join(names, ";"),
-			s.truth[inc.ID], cat, resolutions[rnd.Intn(len(resolutions))], opened.UTC().Format(time.RFC3339)})
+			s.Truth[inc.ID], cat, resolutions[rnd.Intn(len(resolutions))], opened.UTC().Format(time.RFC3339)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -608,7 +438,7 @@ func writeCSV(s *scenario, path string, rows int) error {
 	return f.Close()
 }
 
-func latency(s *scenario, cfg classify.Config, kcfg knowledge.Config, queries int) error {
+func latency(s *stormtruth.Scenario, cfg classify.Config, kcfg knowledge.Config, queries int) error {
 	runbooks := kcfg.Dir
 	cl, err := classify.New(cfg)
 	if err != nil {
@@ -624,9 +454,9 @@ func latency(s *scenario, cfg classify.Config, kcfg knowledge.Config, queries in
 	fmt.Printf("\n## latency: %d past incidents in %s, %d runbooks from %s (knowledge index %q; empty: in memory)\n\n", n, cfg.KNN.IndexPath, kb.Len(), runbooks, kcfg.IndexPath)
 	rnd := rand.New(rand.NewSource(7))
 	for i := 0; i < 50; i++ { // warm up
-		inc := s.incs[rnd.Intn(len(s.incs))]
-		cl.Classify(withID(inc, "w-"), s.alerts[inc.ID])
-		kb.Match(inc, s.alerts[inc.ID], 3)
+		inc := s.Incidents[rnd.Intn(len(s.Incidents))]
+		cl.Classify(stormtruth.WithID(inc, "w-"), s.Alerts[inc.ID])
+		kb.Match(inc, s.Alerts[inc.ID], 3)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -639,10 +469,10 @@ func latency(s *scenario, cfg classify.Config, kcfg knowledge.Config, queries in
 	sizes := 0
 	withKB := 0
 	for i := 0; i < queries; i++ {
-		inc := s.incs[i%len(s.incs)]
-		al := s.alerts[inc.ID]
+		inc := s.Incidents[i%len(s.Incidents)]
+		al := s.Alerts[inc.ID]
 		sizes += len(al)
-		q := withID(inc, "q-")
+		q := stormtruth.WithID(inc, "q-")
 		c0 := threadCPU()
 		t0 := time.Now()
 		res := cl.Classify(q, al)

@@ -12,14 +12,10 @@ package grafana
 // variable left unexpanded, a query that fails or returns no row, fails.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -630,27 +626,9 @@ type chDB struct {
 	url, db string
 }
 
+// exec runs sql in the test's database and returns the response body.
 func (c chDB) exec(sql string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	u := c.url + "/?" + url.Values{"database": {c.db}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(sql))
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	return string(body), nil
+	return testenv.ClickHouseQueryIn(c.url, c.db, sql)
 }
 
 // result is the rows of a query by column name.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -193,10 +194,23 @@ func ClickHouseQuery(t testing.TB, httpURL, query string) string {
 	return out
 }
 
+// clickHouseQuery is ClickHouseQueryIn in the server's default database.
 func clickHouseQuery(httpURL, query string) (string, error) {
+	return ClickHouseQueryIn(httpURL, "", query)
+}
+
+// ClickHouseQueryIn runs query over ClickHouse's HTTP interface at httpURL
+// in database (the server's default database when empty) and returns the
+// response body. Unlike ClickHouseQuery it does not fail the test: a
+// non-200 answer is an error with the status and the server's message.
+func ClickHouseQueryIn(httpURL, database, query string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, httpURL+"/", strings.NewReader(query))
+	u := httpURL + "/"
+	if database != "" {
+		u += "?" + url.Values{"database": {database}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(query))
 	if err != nil {
 		return "", err
 	}
