@@ -305,7 +305,7 @@ type NameRow struct {
 	Episodes      int64  `json:"episodes"`
 	Notifications int64  `json:"notifications"`
 	Fingerprints  int64  `json:"fingerprints"`
-	Incidents     int64  `json:"incidents"`
+	Incidents     int64  `json:"incidents"` // incidents it opened (their first alert)
 	Refires       int64  `json:"refires"`
 	Flapping      int64  `json:"flapping"`
 }

@@ -478,8 +478,7 @@ func (s *ClickHouse) AlertNames(ctx context.Context, since, until time.Time) ([]
     toInt64(countIf(kind = 'refired')),
     toInt64(countIf(kind != 'resolved' AND flapping = 1)),
     toInt64(sum(notifications)),
-    toInt64(uniqExact(fingerprint)),
-    toInt64(uniqExactIf(incident_id, incident_id != ''))
+    toInt64(uniqExact(cityHash64(fingerprint)))
 FROM alert_events WHERE %s
 GROUP BY alertname`, timeRange("event_time", since, until))
 	rows, err := s.conn.Query(ctx, q)
@@ -490,13 +489,35 @@ GROUP BY alertname`, timeRange("event_time", since, until))
 	var out []NameStat
 	for rows.Next() {
 		var n NameStat
-		if err := rows.Scan(&n.AlertName, &n.Episodes, &n.Refires, &n.Flapping, &n.Notifications, &n.Fingerprints, &n.Incidents); err != nil {
+		if err := rows.Scan(&n.AlertName, &n.Episodes, &n.Refires, &n.Flapping, &n.Notifications, &n.Fingerprints); err != nil {
 			return nil, err
 		}
 		out = append(out, n)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	rows.Close()
+	// The incidents each name opened: a small query on incident_events.
+	opened := map[string]int64{}
+	rows, err = s.conn.Query(ctx, fmt.Sprintf(`SELECT alertname, toInt64(count()) FROM incident_events
+WHERE event = 'opened' AND %s GROUP BY alertname`, timeRange("event_time", since, until)))
+	if err != nil {
+		return nil, fmt.Errorf("history: clickhouse: alert names: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		var c int64
+		if err := rows.Scan(&name, &c); err != nil {
+			return nil, err
+		}
+		opened[name] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Incidents = opened[out[i].AlertName]
 	}
 	sortNames(out)
 	return out, nil

@@ -1482,9 +1482,6 @@ func (e *Embedded) AlertNames(ctx context.Context, since, until time.Time) ([]Na
 			}
 			st.Notifications += int64(a.notifications)
 			w.fps.add(name, w.of(fr, a.fp))
-			if a.incident != 0 {
-				w.incs.add(name, w.of(fr, a.incident))
-			}
 		})
 	})
 	if err != nil {
@@ -1492,7 +1489,7 @@ func (e *Embedded) AlertNames(ctx context.Context, since, until time.Time) ([]Na
 	}
 	var wg sync.WaitGroup
 	for _, w := range accs {
-		wg.Go(func() { w.fps.compact(); w.incs.compact() })
+		wg.Go(func() { w.fps.compact() })
 	}
 	wg.Wait()
 	w := accs[0]
@@ -1503,9 +1500,15 @@ func (e *Embedded) AlertNames(ctx context.Context, since, until time.Time) ([]Na
 	for _, p := range w.fps.p {
 		w.stats[p>>32].Fingerprints++
 	}
-	w.incs.compact()
-	for _, p := range w.incs.p {
-		w.stats[p>>32].Incidents++
+	// The incidents each name opened, as Volume counts them by alert name.
+	vol, err := e.Volume(ctx, Query{Since: since, Until: until, Step: until.Sub(since) + time.Second, By: "alertname"})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vol {
+		if n, ok := w.num[v.Key]; ok && w.stats[n] != nil {
+			w.stats[n].Incidents += v.Incidents
+		}
 	}
 	var out []NameStat
 	for _, st := range w.stats {

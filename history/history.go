@@ -186,8 +186,9 @@ type Store interface {
 	Volume(ctx context.Context, q Query) ([]VolumeRow, error)
 	// Incidents returns the facts of the incidents opened in [since, until).
 	Incidents(ctx context.Context, since, until time.Time) ([]IncidentFact, error)
-	// AlertNames returns per alert name the episode statistics of
-	// [since, until).
+	// AlertNames returns per alert name with alert rows in [since, until)
+	// its episode statistics, and the incidents it opened in that range
+	// ("opened" rows with that alert name).
 	AlertNames(ctx context.Context, since, until time.Time) ([]NameStat, error)
 	// Counts returns the number of rows stored (alert, incident events).
 	Counts(ctx context.Context) (alerts, incidents int64, err error)
@@ -242,7 +243,7 @@ type NameStat struct {
 	Flapping      int64 // episodes that started while flapping
 	Notifications int64
 	Fingerprints  int64 // distinct alert identities
-	Incidents     int64 // distinct incidents they were in
+	Incidents     int64 // incidents it opened (their first alert) in the range
 }
 
 // Bucket returns the start of t's bucket of width step (aligned to the Unix
