@@ -80,8 +80,9 @@ type API struct {
 	rejected *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
-	fullMu   sync.Mutex
-	fullLast time.Time
+	fullMu    sync.Mutex
+	fullLast  time.Time
+	limitLast time.Time
 }
 
 // logFull logs a refusal for too many alerts, at most once a minute.
@@ -93,6 +94,18 @@ func (a *API) logFull(err error) {
 	}
 	a.fullLast = time.Now()
 	slog.Warn("new alerts refused (429)", "err", err)
+}
+
+// logLimit logs a request refused for a configured limit (413), at most
+// once a minute (the metric counts them all).
+func (a *API) logLimit(what string, r *http.Request) {
+	a.fullMu.Lock()
+	defer a.fullMu.Unlock()
+	if time.Since(a.limitLast) < time.Minute {
+		return
+	}
+	a.limitLast = time.Now()
+	slog.Warn("alerts refused (413): over a configured limit", "limit", what, "remote", r.RemoteAddr, "path", r.URL.Path)
 }
 
 // Rejection reasons of sift_alerts_rejected_total besides the ingest.Reason*
@@ -242,6 +255,7 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 		limit := a.cfg.MaxBodyBytes
 		tooLarge := func() {
 			a.rejected.WithLabelValues(source, ReasonBodyTooLarge).Inc()
+			a.logLimit("request body over ingest.max_body_bytes", r)
 			httpjson.Error(w, http.StatusRequestEntityTooLarge, "",
 				fmt.Sprintf("request body exceeds %d bytes (ingest.max_body_bytes); split the batch", limit))
 		}
@@ -290,6 +304,7 @@ func (a *API) handleIngest(source string) http.HandlerFunc {
 					// Well-formed, but beyond a configured limit: as
 					// for a body over max_body_bytes.
 					code = http.StatusRequestEntityTooLarge
+					a.logLimit(ie.Error(), r)
 				}
 				httpjson.Error(w, code, ie.Field, ie.Error())
 				return
