@@ -399,7 +399,7 @@ func evalSeed(name string, train, test *stormtruth.Scenario, o options) (*seedRe
 				}
 				st.asked++
 				it := items[i]
-				tr, au, err := client.Triage(context.Background(), llm.Input{Incident: it.q, Alerts: it.al, Neighbors: it.res.Similar, Current: it.res.Classification})
+				tr, au, err := client.Triage(context.Background(), llm.Input{Incident: it.q, Alerts: it.al, Neighbors: it.res.Similar, Current: it.res.PromptView()})
 				st.requests += au.Attempts
 				st.promptTok += au.PromptTokens
 				st.complTok += au.CompletionTokens
