@@ -51,6 +51,10 @@ type Recorder struct {
 	m recMetrics
 }
 
+// recQueue bounds the batches waiting for the spool (one per journal
+// commit, up to a few thousand rows each).
+const recQueue = 256
+
 type recItem struct {
 	b    *Batch
 	done func()
@@ -81,7 +85,7 @@ func NewRecorder(store Store, dir string, cfg Config, reg prometheus.Registerer,
 		sp:      sp,
 		cfg:     cfg,
 		log:     log,
-		in:      make(chan recItem, 4096),
+		in:      make(chan recItem, recQueue),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		classes: map[string]model.Classification{},

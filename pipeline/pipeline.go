@@ -76,6 +76,12 @@ func ForwardBarrier(xs []Exporter, done func()) {
 	}()
 }
 
+// exportQueue bounds the commits whose events wait for the exporters. Each
+// holds copies of the incidents it changed (up to MaxEventMembers members
+// each), so a storm of large incidents makes them big: a short queue
+// bounds memory and slows ingest (backpressure) instead.
+const exportQueue = 64
+
 // barrierTimeout bounds how long a snapshot waits for the history spool.
 const barrierTimeout = 30 * time.Second
 
@@ -163,7 +169,7 @@ func Open(opts Options, exporters ...Exporter) (*Pipeline, error) {
 		opts:      opts,
 		eng:       correlate.New(opts.Correlate, opts.Topology),
 		exporters: exporters,
-		events:    make(chan exportItem, 1024),
+		events:    make(chan exportItem, exportQueue),
 		stop:      make(chan struct{}),
 		log:       opts.Logger,
 		lastSnap:  opts.Now(),
