@@ -60,6 +60,16 @@ func buckets(since, until time.Time, step time.Duration) []time.Time {
 	return out
 }
 
+// bucketIndex returns the index in bs (consecutive buckets of width step)
+// of the bucket starting at t.
+func bucketIndex(bs []time.Time, step time.Duration, t time.Time) (int, bool) {
+	if len(bs) == 0 || t.Before(bs[0]) {
+		return 0, false
+	}
+	i := int(t.Sub(bs[0]) / step)
+	return i, i < len(bs) && bs[i].Equal(t)
+}
+
 // Volume returns alert episodes started and incidents opened per bucket,
 // one series per key of by (one series with key "" without by), the
 // limit largest keys (by alerts then incidents; 0: all).
@@ -72,25 +82,25 @@ func (a *Analytics) Volume(ctx context.Context, since, until time.Time, step tim
 		return nil, err
 	}
 	bs := buckets(since, until, step)
-	idx := map[int64]int{}
-	for i, t := range bs {
-		idx[t.Unix()] = i
+	empty := func() []VolumePoint {
+		ps := make([]VolumePoint, len(bs))
+		for i, t := range bs {
+			ps[i].T = t
+		}
+		return ps
 	}
 	byKey := map[string][]VolumePoint{}
 	tot := map[string][2]int64{}
 	if by == "" {
-		byKey[""] = nil
+		byKey[""] = empty()
 	}
 	for _, r := range rows {
 		ps := byKey[r.Key]
 		if ps == nil {
-			ps = make([]VolumePoint, len(bs))
-			for i, t := range bs {
-				ps[i].T = t
-			}
+			ps = empty()
 			byKey[r.Key] = ps
 		}
-		i, ok := idx[r.T.Unix()]
+		i, ok := bucketIndex(bs, step, r.T)
 		if !ok {
 			continue
 		}
@@ -101,12 +111,6 @@ func (a *Analytics) Volume(ctx context.Context, since, until time.Time, step tim
 	}
 	out := &VolumeResult{Series: []Series{}}
 	for k, ps := range byKey {
-		if ps == nil {
-			ps = make([]VolumePoint, len(bs))
-			for i, t := range bs {
-				ps[i].T = t
-			}
-		}
 		out.Series = append(out.Series, Series{Key: k, Points: ps})
 	}
 	sort.Slice(out.Series, func(i, j int) bool {
@@ -273,13 +277,11 @@ func (a *Analytics) Noise(ctx context.Context, since, until time.Time, step time
 	}
 	bs := buckets(since, until, step)
 	res := &NoiseResult{Points: make([]NoisePoint, len(bs))}
-	idx := map[int64]int{}
 	for i, t := range bs {
 		res.Points[i].T = t
-		idx[t.Unix()] = i
 	}
 	for _, r := range rows {
-		i, ok := idx[r.T.Unix()]
+		i, ok := bucketIndex(bs, step, r.T)
 		if !ok {
 			continue
 		}
@@ -560,8 +562,7 @@ func (a *Analytics) Forecast(ctx context.Context, by, key string, until time.Tim
 	hist := make([]float64, len(bs))
 	first := bs[0]
 	for _, r := range rows {
-		i := int(r.T.Sub(first) / step)
-		if i >= 0 && i < len(hist) {
+		if i, ok := bucketIndex(bs, step, r.T); ok {
 			hist[i] += float64(r.Alerts)
 		}
 	}

@@ -91,14 +91,9 @@ func runAnalytics(b *testing.B, s Store, from time.Time) {
 // BenchmarkAnalyticsClickHouse: every analytics query over 10M alert events
 // (generated on the server) and 3M incident events.
 func BenchmarkAnalyticsClickHouse(b *testing.B) {
-	native, httpURL := testenv.SharedClickHouse(b)
-	db := testenv.NewClickHouseDatabase(b, httpURL)
-	ctx := context.Background()
-	s, err := OpenClickHouse(ctx, &ClickHouseConfig{Addr: native, Database: db})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestClickHouse(b)
+	_, httpURL := testenv.SharedClickHouse(b)
+	db := s.db
 	n := benchRows(10_000_000)
 	// SIFT_BENCH_EVENTS_PER_INCIDENT: alert events per incident (default
 	// 10, i.e. 1M incidents for 10M events, a pessimistic compression).
@@ -151,14 +146,8 @@ func BenchmarkAnalyticsEmbedded(b *testing.B) {
 // BenchmarkRecorderClickHouse: rows through the recorder (queue, spool,
 // batched inserts) into ClickHouse; reports rows/s end to end.
 func BenchmarkRecorderClickHouse(b *testing.B) {
-	native, httpURL := testenv.SharedClickHouse(b)
-	db := testenv.NewClickHouseDatabase(b, httpURL)
+	s := openTestClickHouse(b)
 	ctx := context.Background()
-	s, err := OpenClickHouse(ctx, &ClickHouseConfig{Addr: native, Database: db})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
 	rec, err := NewRecorder(s, b.TempDir(), Config{}, nil, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -11,7 +11,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // openTestClickHouse returns a store in a fresh database of the shared server.
-func openTestClickHouse(t *testing.T) *ClickHouse {
+func openTestClickHouse(t testing.TB) *ClickHouse {
 	t.Helper()
 	native, httpURL := testenv.SharedClickHouse(t)
 	db := testenv.NewClickHouseDatabase(t, httpURL)

@@ -76,14 +76,12 @@ func (p *toggleProxy) setUp(up bool) {
 // fails (the table may not exist yet).
 func chCount(t *testing.T, httpURL, db, query string) int {
 	t.Helper()
-	resp, err := http.Post(httpURL+"/", "text/plain", strings.NewReader(strings.ReplaceAll(query, "DB.", db+".")))
+	out, err := testenv.ClickHouseQueryIn(httpURL, db, strings.ReplaceAll(query, "DB.", ""))
 	if err != nil {
 		return -1
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if resp.StatusCode != 200 || err != nil {
+	n, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
 		return -1
 	}
 	return n

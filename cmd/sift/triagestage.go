@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -209,27 +210,10 @@ func (t *triageStage) audits(id string) ([]json.RawMessage, error) {
 		return nil, err
 	}
 	out := []json.RawMessage{}
-	for _, l := range splitLines(data) {
-		if json.Valid(l) {
+	for _, l := range bytes.Split(data, []byte{'\n'}) {
+		if len(l) > 0 && json.Valid(l) {
 			out = append(out, json.RawMessage(l))
 		}
 	}
 	return out, nil
-}
-
-func splitLines(b []byte) [][]byte {
-	var out [][]byte
-	start := 0
-	for i, c := range b {
-		if c == '\n' {
-			if i > start {
-				out = append(out, b[start:i])
-			}
-			start = i + 1
-		}
-	}
-	if start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
