@@ -51,6 +51,36 @@ type Limits struct {
 	// MaxActiveAlerts bounds the distinct alerts held; beyond it new
 	// alerts get 429 (default 1,000,000; 0 takes the default, -1: none).
 	MaxActiveAlerts int `yaml:"max_active_alerts"`
+	// The same bounds as ingest.max_labels_per_alert, ingest.max_label_bytes
+	// and correlate.max_alerts_per_incident, for those who keep every
+	// bound in one place; set in both sections, they must agree.
+	MaxLabelsPerAlert    int `yaml:"max_labels_per_alert"`
+	MaxLabelBytes        int `yaml:"max_label_bytes"`
+	MaxAlertsPerIncident int `yaml:"max_alerts_per_incident"`
+}
+
+// mergeLimits copies the bounds of limits: into the sections that apply
+// them.
+func (c *Config) mergeLimits() error {
+	for _, m := range []struct {
+		name     string
+		from     int
+		into     *int
+		intoName string
+	}{
+		{"max_labels_per_alert", c.Limits.MaxLabelsPerAlert, &c.Ingest.MaxLabelsPerAlert, "ingest.max_labels_per_alert"},
+		{"max_label_bytes", c.Limits.MaxLabelBytes, &c.Ingest.MaxLabelBytes, "ingest.max_label_bytes"},
+		{"max_alerts_per_incident", c.Limits.MaxAlertsPerIncident, &c.Correlate.MaxAlertsPerIncident, "correlate.max_alerts_per_incident"},
+	} {
+		switch {
+		case m.from == 0:
+		case *m.into != 0 && *m.into != m.from:
+			return fmt.Errorf("limits.%s: %d, but %s is %d: set one of them", m.name, m.from, m.intoName, *m.into)
+		default:
+			*m.into = m.from
+		}
+	}
+	return nil
 }
 
 // DefaultMaxActiveAlerts fits a 2-core, 24 GiB machine with room to spare.
@@ -172,6 +202,9 @@ func yamlError(err error) error {
 }
 
 func (c *Config) validate() error {
+	if err := c.mergeLimits(); err != nil {
+		return err
+	}
 	if err := c.Ingest.Validate(); err != nil {
 		return err
 	}

@@ -85,3 +85,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The per-alert and per-incident bounds can also be set under limits:.
+func TestLimitsSection(t *testing.T) {
+	c, err := Parse([]byte("limits:\n  max_active_alerts: 500\n  max_labels_per_alert: 20\n  max_label_bytes: 1024\n  max_alerts_per_incident: 300\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.ActiveAlerts() != 500 || c.Ingest.MaxLabelsPerAlert != 20 || c.Ingest.MaxLabelBytes != 1024 || c.Correlate.MaxAlertsPerIncident != 300 {
+		t.Fatalf("limits not applied: %+v %+v %d", c.Limits, c.Ingest, c.Correlate.MaxAlertsPerIncident)
+	}
+	if _, err := Parse([]byte("ingest: {max_labels_per_alert: 10}\nlimits: {max_labels_per_alert: 20}\n")); err == nil || !strings.Contains(err.Error(), "limits.max_labels_per_alert") {
+		t.Fatalf("conflicting bounds: %v", err)
+	}
+	if _, err := Parse([]byte("limits: {max_label_bytes: 8}\n")); err == nil {
+		t.Fatal("max_label_bytes 8 under limits: accepted")
+	}
+}
