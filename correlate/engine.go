@@ -20,6 +20,8 @@ type Stats struct {
 	Problems          uint64
 	NoiseEpisodes     uint64 // alert episodes treated as learned background noise
 	Moved             uint64 // symptoms moved to the fault they recovered with (recovery.go)
+	Silences          uint64 // silences created or updated
+	Silenced          uint64 // alert episodes held by a silence (silence.go)
 }
 
 // alertRec is the deduplicated state of one alert identity.
@@ -45,6 +47,7 @@ type alertRec struct {
 	oldWords     bool // tokens come from a summary that has changed since
 	noise        bool // this episode is background noise (see noise.go)
 	probe        bool // ... tentatively: count it as its incident resolves
+	held         bool // fired while silenced: in no incident (silence.go)
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -122,6 +125,8 @@ type Engine struct {
 	stats      Stats
 	names      map[string]*nameStat // alert name -> how often it had company (noise.go)
 	groupBuf   []byte
+	sil        silenceIndex
+	held       map[model.Fingerprint]*alertRec // firing alerts held by silences
 }
 
 // New returns an engine with cfg and topo (defaults applied).
@@ -230,6 +235,7 @@ func (e *Engine) Advance(t time.Time) {
 		e.resolveAlert(rec, rec.alert.EndsAt)
 	}
 	e.runRechecks(t)
+	e.advanceSilences(t)
 	e.now = t
 	if t.Sub(e.lastGC) > time.Hour {
 		e.gc()
@@ -242,6 +248,9 @@ func (e *Engine) Advance(t time.Time) {
 func (e *Engine) Due(t time.Time) bool {
 	if t.Before(e.now) {
 		return false
+	}
+	if next := e.nextSilenceEnd(t); !next.IsZero() && !next.After(t) {
+		return true
 	}
 	return len(e.expiry) > 0 && !e.expiry[0].at.After(t) || len(e.rechecks) > 0 && !e.rechecks[0].due.After(t) || t.Sub(e.lastGC) > time.Hour
 }
@@ -278,7 +287,7 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 			rec.alert.EndsAt = a.EndsAt
 			e.pushExpiry(rec)
 		}
-		if inc := rec.inc; inc != nil && inc.Status != model.IncidentResolved {
+		if inc := rec.inc; inc != nil && !rec.held && inc.Status != model.IncidentResolved {
 			inc.lastActivity = at
 			if rec.hasGkey {
 				inc.groupLast[rec.gkey] = at
@@ -341,6 +350,9 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	rec.fires = append(keep, start)
 	wasFlapping := rec.flapping
 	rec.flapping = e.cfg.FlapCount > 0 && len(rec.fires) > e.cfg.FlapCount
+	if e.holdIfSilenced(rec, at) {
+		return // muted: stored, in no incident until its silences end
+	}
 
 	var target *incident
 	var reason model.Reason
@@ -392,6 +404,12 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 		}
 	}
 
+	e.place(rec, start, at, target, reason, absorb, matched)
+}
+
+// place puts a firing alert into the incident it matches (target, when
+// already matched) or a new one, and adopts orphaned symptoms.
+func (e *Engine) place(rec *alertRec, start, at time.Time, target *incident, reason model.Reason, absorb []*incident, matched bool) {
 	if !matched {
 		target, reason, absorb = e.match(rec, start)
 	}
@@ -1065,6 +1083,11 @@ func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
 	rec.status = model.StatusResolved
 	rec.resolvedAt = at
 	e.histAlert(rec, model.AlertResolved, at, max(rec.count-rec.fireCount, 0))
+	if rec.held {
+		rec.held = false
+		delete(e.held, rec.fp)
+		return
+	}
 	inc := rec.inc
 	if inc == nil || e.incs[inc.ID] != inc || inc.Status == model.IncidentResolved {
 		return
@@ -1236,6 +1259,7 @@ func (e *Engine) linkProblem(sig string, at time.Time) {
 // gc drops resolved incidents and alerts past retention.
 func (e *Engine) gc() {
 	cutoff := e.now.Add(-time.Duration(e.cfg.Retention))
+	e.gcSilences()
 	keep := e.order[:0]
 	for _, inc := range e.order {
 		if inc.Status == model.IncidentResolved && inc.ResolvedAt.Before(cutoff) {

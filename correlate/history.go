@@ -80,7 +80,7 @@ func (e *Engine) histAlert(rec *alertRec, kind string, at time.Time, notificatio
 		Notifications: notifications,
 		Flapping:      rec.flapping,
 	}
-	if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
+	if rec.inc != nil && !rec.held && e.incs[rec.inc.ID] == rec.inc {
 		ev.Incident = rec.inc.ID
 	}
 	e.histAlerts = append(e.histAlerts, ev)

@@ -77,9 +77,10 @@ func (rec *alertRec) state() model.AlertState {
 	}
 	s.Alert.Labels = rec.alert.Labels.Clone()
 	s.Alert.Annotations = rec.alert.Annotations.Clone()
-	if rec.inc != nil {
+	if rec.inc != nil && !rec.held {
 		s.Incident = rec.inc.ID
 	}
+	s.Held = rec.held
 	return s
 }
 
@@ -88,7 +89,9 @@ func (e *Engine) Alerts() []model.AlertState {
 	out := make([]model.AlertState, 0, len(e.alerts))
 	for _, rec := range e.alerts {
 		if rec.status == model.StatusFiring {
-			out = append(out, rec.state())
+			st := rec.state()
+			st.SilencedBy = e.sil.match(rec.alert.Labels, e.now)
+			out = append(out, st)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
@@ -203,6 +206,10 @@ func (e ErrNotFound) Error() string { return fmt.Sprintf("incident %q not found"
 // CheckAction reports whether an action would be accepted, without
 // applying it, so an API can refuse it before journaling.
 func (e *Engine) CheckAction(a *model.Action) error {
+	switch a.Kind {
+	case model.ActionSilence, model.ActionExpireSilence:
+		return e.checkSilence(a)
+	}
 	inc := e.incs[a.Incident]
 	if inc == nil {
 		return ErrNotFound{a.Incident}
@@ -241,6 +248,10 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 		at = e.now
 	}
 	e.Advance(at)
+	switch a.Kind {
+	case model.ActionSilence, model.ActionExpireSilence:
+		return e.applySilence(a, at)
+	}
 	inc := e.incs[a.Incident]
 	who := a.Actor
 	if who == "" {
@@ -252,20 +263,20 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 			return nil // resolved meanwhile (expiry at this same instant)
 		}
 		inc.Status = model.IncidentAcknowledged
-		e.timelineActor(inc, at, "acknowledged", "", a.Actor)
+		e.timelineActor(inc, at, "acknowledged", "", a)
 		if inc.Assignee == "" {
 			inc.Assignee = a.Actor
 		}
 	case model.ActionAssign:
 		inc.Assignee = a.Value
-		e.timelineActor(inc, at, "assigned", a.Value, a.Actor)
+		e.timelineActor(inc, at, "assigned", a.Value, a)
 	case model.ActionNote:
 		inc.Notes = strings.TrimSpace(inc.Notes + "\n" + a.Value)
-		e.timelineActor(inc, at, "note", a.Value, a.Actor)
+		e.timelineActor(inc, at, "note", a.Value, a)
 	case model.ActionClassify:
 		c := *a.Class
 		inc.Class = &c
-		e.timelineActor(inc, at, "classified", fmt.Sprintf("team=%s category=%s priority=%s by %s", c.Team, c.Category, c.Priority, who), a.Actor)
+		e.timelineActor(inc, at, "classified", fmt.Sprintf("team=%s category=%s priority=%s by %s", c.Team, c.Category, c.Priority, who), a)
 		e.event(model.EventClassified, inc, at)
 		inc.UpdatedAt = at
 		return nil
@@ -274,7 +285,7 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 		tr.NextSteps = append([]string(nil), tr.NextSteps...)
 		inc.Triage = &tr
 		detail, _ := json.Marshal(tr)
-		e.timelineActor(inc, at, "triaged", string(detail), a.Actor)
+		e.timelineActor(inc, at, "triaged", string(detail), a)
 	case model.ActionResolve:
 		if a.Value != "" {
 			inc.Notes = strings.TrimSpace(inc.Notes + "\n" + a.Value)
@@ -286,7 +297,7 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 			inc.firing = 0
 			e.stats.IncidentsResolved++
 			e.dropOpen(inc)
-			e.timelineActor(inc, at, "resolved", "resolved by "+who+noteSuffix(a.Value), a.Actor)
+			e.timelineActor(inc, at, "resolved", "resolved by "+who+noteSuffix(a.Value), a)
 			inc.UpdatedAt = at
 			e.event(model.EventResolved, inc, at)
 			return nil
@@ -304,9 +315,9 @@ func noteSuffix(n string) string {
 	return ": " + n
 }
 
-func (e *Engine) timelineActor(inc *incident, at time.Time, ev, detail, actor string) {
-	e.histLifecycle(inc, at, ev, detail, actor, nil)
-	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail, Actor: actor})
+func (e *Engine) timelineActor(inc *incident, at time.Time, ev, detail string, a *model.Action) {
+	e.histLifecycle(inc, at, ev, detail, a.Actor, nil)
+	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail, Actor: a.Actor, Token: a.Token})
 }
 
 // Known returns the number of alert identities held.

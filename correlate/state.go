@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sift-aiops/sift/model"
@@ -29,6 +30,7 @@ type snapAlert struct {
 	Incident     string            `json:"incident,omitempty"`
 	Noise        bool              `json:"noise,omitempty"`
 	Probe        bool              `json:"probe,omitempty"`
+	Held         bool              `json:"held,omitempty"`
 	// Tokens: the words read from the first notification, when a later
 	// one changed the summary (see Engine.tokens).
 	Tokens []string `json:"tokens,omitempty"`
@@ -68,6 +70,7 @@ type snapshot struct {
 	ByService map[string][]string `json:"byService,omitempty"`
 	ByInfra   map[string][]string `json:"byInfra,omitempty"`
 	BySig     map[string][]string `json:"bySig,omitempty"`
+	Silences  []model.Silence     `json:"silences,omitempty"`
 }
 
 type snapRecheck struct {
@@ -119,7 +122,7 @@ func (e *Engine) Capture() *Captured {
 	for _, rec := range e.alerts {
 		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
 			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, FireCount: rec.fireCount, Fires: slices.Clone(rec.fires),
-			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe}
+			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe, Held: rec.held}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
 		}
@@ -142,6 +145,12 @@ func (e *Engine) Capture() *Captured {
 		}
 	}
 	s.ByService, s.ByInfra, s.BySig = e.captureIndex(e.byService), e.captureIndex(e.byInfra), e.captureIndex(e.bySig)
+	for _, r := range e.sil.byID {
+		c := r.s
+		c.Matchers = slices.Clone(c.Matchers)
+		s.Silences = append(s.Silences, c)
+	}
+	slices.SortFunc(s.Silences, func(a, b model.Silence) int { return strings.Compare(a.ID, b.ID) })
 	return &Captured{s: s}
 }
 
@@ -228,8 +237,14 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	for _, sa := range s.Alerts {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
-			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fireCount: sa.FireCount, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe}
+			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fireCount: sa.FireCount, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe, held: sa.Held}
 		e.initRec(rec)
+		if rec.held {
+			if e.held == nil {
+				e.held = map[model.Fingerprint]*alertRec{}
+			}
+			e.held[rec.fp] = rec
+		}
 		if sa.Tokens != nil {
 			rec.tokens, rec.oldWords = sa.Tokens, true
 		}
@@ -294,6 +309,13 @@ func (e *Engine) Restore(data []byte) error {
 		if inc := e.incs[r.From]; inc != nil {
 			e.rechecks = append(e.rechecks, recheck{fp: r.FP, from: inc, resolved: r.Resolved, due: r.Due})
 		}
+	}
+	for _, sl := range s.Silences {
+		ms, err := sl.Compile()
+		if err != nil {
+			return fmt.Errorf("correlate: snapshot silence %s: %w", sl.ID, err)
+		}
+		e.sil.put(&silenceRec{s: sl, ms: ms})
 	}
 	heap.Init(&e.expiry)
 	return nil

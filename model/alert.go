@@ -82,6 +82,10 @@ type AlertState struct {
 	Flapping   bool      `json:"flapping,omitempty"`
 	Incident   string    `json:"incident,omitempty"`
 	ResolvedAt time.Time `json:"resolvedAt,omitempty"`
+	// SilencedBy lists the silences that mute the alert now; Held says
+	// it fired while muted and so belongs to no incident.
+	SilencedBy []string `json:"silencedBy,omitempty"`
+	Held       bool     `json:"held,omitempty"`
 }
 
 // Alert statuses.

@@ -44,6 +44,9 @@ type TimelineEntry struct {
 	Event  string    `json:"event"` // opened, joined, resolved, reopened, acknowledged, assigned, ...
 	Detail string    `json:"detail,omitempty"`
 	Actor  string    `json:"actor,omitempty"`
+	// Token names the API token the action came with (auth.tokens), when
+	// access control is on.
+	Token string `json:"token,omitempty"`
 }
 
 // RootCause names the probable root cause of an incident and why.
@@ -135,6 +138,10 @@ const (
 	ActionNote     = "note"
 	ActionClassify = "classify"
 	ActionTriage   = "triage" // an LLM's triage arrived (journaled: replay gives the same incident)
+
+	// Actions on no incident: silences (Action.Silence; expire: Action.Value is its id).
+	ActionSilence       = "silence"
+	ActionExpireSilence = "expire_silence"
 )
 
 // Action is something an agent did to an incident.
@@ -143,9 +150,11 @@ type Action struct {
 	Kind     string          `json:"kind"`
 	Incident string          `json:"incident"`
 	Actor    string          `json:"actor,omitempty"`
+	Token    string          `json:"token,omitempty"` // API token it came with (auth.tokens)
 	Value    string          `json:"value,omitempty"` // assignee, note text
 	Class    *Classification `json:"classification,omitempty"`
 	Triage   *Triage         `json:"triage,omitempty"`
+	Silence  *Silence        `json:"silence,omitempty"`
 }
 
 // Record is one journal entry: a batch of alerts or an agent action.

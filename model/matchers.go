@@ -148,3 +148,21 @@ func ParseMatchers(s string) ([]*Matcher, error) {
 	}
 	return out, nil
 }
+
+// NewMatcher returns a matcher, compiling the regular expression of =~
+// and !~ (anchored at both ends, as in Alertmanager).
+func NewMatcher(name string, typ MatchType, value string) (*Matcher, error) {
+	m := &Matcher{Name: name, Type: typ, Value: value}
+	switch typ {
+	case MatchEqual, MatchNotEqual:
+	case MatchRegexp, MatchNotRegexp:
+		re, err := regexp.Compile("^(?:" + value + ")$")
+		if err != nil {
+			return nil, fmt.Errorf("invalid regex %q for label %s: %v", value, name, err)
+		}
+		m.re = re
+	default:
+		return nil, fmt.Errorf("unknown matcher operator %q", typ)
+	}
+	return m, nil
+}

@@ -517,3 +517,17 @@ func (p *Pipeline) Close() error {
 	}
 	return err
 }
+
+// Silences returns the silences held (see correlate.Engine.Silences).
+func (p *Pipeline) Silences() []model.Silence {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.eng.Silences()
+}
+
+// Silence returns the silence with id, or nil.
+func (p *Pipeline) Silence(id string) *model.Silence {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.eng.Silence(id)
+}

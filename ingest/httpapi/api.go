@@ -20,6 +20,7 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,6 +80,13 @@ type API struct {
 	received *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	// Silences, when set, serves Alertmanager's silence API (else GET
+	// /api/v2/silences answers an empty list).
+	Silences SilenceStore
+	// TokenName names the API token of a request (access control), for
+	// the actions it journals.
+	TokenName func(context.Context) string
 
 	fullMu    sync.Mutex
 	fullLast  time.Time
@@ -182,7 +190,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 //	GET  /api/v2/alerts                  Alertmanager v2 gettableAlerts
 //	GET  /api/v2/status                  Alertmanager v2 status
 //	GET  /api/v2/receivers               [{"name":"sift"}]
-//	GET  /api/v2/silences                [] (Sift has no silences)
+//	GET  /api/v2/silences                Alertmanager v2 gettableSilences (POST creates; GET/DELETE /api/v2/silence/{id})
 //	POST /api/v1/webhooks/alertmanager   Alertmanager webhook v4 (200 {"accepted": n})
 //	POST /api/v1/events                  generic events (200 {"accepted": n})
 //
@@ -197,10 +205,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		httpjson.Write(w, http.StatusOK, []receiver{{Name: ReceiverName}})
 	})
 	mux.HandleFunc("/api/v2/receivers", methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc("GET /api/v2/silences", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Write(w, http.StatusOK, []struct{}{})
-	})
-	mux.HandleFunc("/api/v2/silences", methodNotAllowed("GET, HEAD"))
+	a.registerSilences(mux)
 	mux.HandleFunc("POST /api/v1/webhooks/alertmanager", a.handleIngest(ingest.FormatWebhook))
 	mux.HandleFunc("/api/v1/webhooks/alertmanager", methodNotAllowed("POST"))
 	mux.HandleFunc("POST /api/v1/events", a.handleIngest(ingest.FormatEvent))
@@ -383,9 +388,9 @@ func boolParam(r *http.Request, name string) (bool, error) {
 }
 
 // handleGetAlerts lists the current firing alerts as Alertmanager's GET
-// /api/v2/alerts does. Every Sift alert is "active" (Sift has no silences
-// or inhibitions yet), is routed to the receiver "sift", and resolved
-// alerts are not listed.
+// /api/v2/alerts does. An alert is "suppressed" while a silence mutes it
+// and "active" otherwise (Sift has no inhibitions), is routed to the
+// receiver "sift", and resolved alerts are not listed.
 func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	flags := map[string]bool{}
@@ -427,13 +432,16 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		return fps[i]
 	}
-	if a.alerts != nil && receiverOK && flags["active"] {
+	if a.alerts != nil && receiverOK && (flags["active"] || flags["silenced"]) {
 		now := a.now()
 		all = a.alerts.Alerts()
 	next:
 		for i := range all {
 			st := &all[i]
 			if st.Status == model.StatusResolved || st.Alert.ResolvedAt(now) {
+				continue
+			}
+			if len(st.SilencedBy) > 0 && !flags["silenced"] || len(st.SilencedBy) == 0 && !flags["active"] {
 				continue
 			}
 			for j := range matchers {
@@ -477,7 +485,7 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 			Fingerprint:  fpOf(k).String(),
 			Receivers:    []receiver{{Name: ReceiverName}},
 			StartsAt:     amTime(st.StartsAt),
-			Status:       alertStatus{InhibitedBy: []string{}, SilencedBy: []string{}, State: "active"},
+			Status:       statusOf(st),
 			UpdatedAt:    amTime(updated),
 			GeneratorURL: st.GeneratorURL,
 			Labels:       labels,
@@ -487,6 +495,15 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	bw.WriteString("]\n")
 	bw.Flush()
+}
+
+// statusOf is an alert's Alertmanager status: suppressed while a silence
+// mutes it.
+func statusOf(st *model.AlertState) alertStatus {
+	if len(st.SilencedBy) > 0 {
+		return alertStatus{InhibitedBy: []string{}, SilencedBy: st.SilencedBy, State: "suppressed"}
+	}
+	return alertStatus{InhibitedBy: []string{}, SilencedBy: []string{}, State: "active"}
 }
 
 // handleStatus answers enough of Alertmanager's status for amtool and
