@@ -184,7 +184,6 @@ func (e *Engine) checkSilence(a *model.Action) error {
 	return nil
 }
 
-
 // applySilence creates, updates or expires a silence at the event time at.
 func (e *Engine) applySilence(a *model.Action, at time.Time) error {
 	switch a.Kind {

@@ -21,7 +21,9 @@ func sendLong(e *Engine, a model.Alert, off time.Duration) {
 	e.ApplyBatch(&model.Batch{At: t0.Add(off), Alerts: []model.Alert{a}})
 }
 
-func eq(name, value string) model.SilenceMatcher { return model.SilenceMatcher{Name: name, Value: value} }
+func eq(name, value string) model.SilenceMatcher {
+	return model.SilenceMatcher{Name: name, Value: value}
+}
 
 func apply(t *testing.T, e *Engine, a *model.Action) {
 	t.Helper()
