@@ -118,6 +118,10 @@ type Config struct {
 	// Retention: resolved incidents and alerts older than this are dropped
 	// from the live state (history keeps them).
 	Retention Duration `yaml:"retention"`
+	// ChangeWindow: a change (POST /api/v1/changes) made this long before
+	// an incident started, on its root-cause service or a service that one
+	// depends on, is root-cause evidence. Default 30m.
+	ChangeWindow Duration `yaml:"change_window"`
 }
 
 // Topology is the service dependency graph.
@@ -183,6 +187,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Retention == 0 {
 		c.Retention = Duration(7 * 24 * time.Hour)
+	}
+	if c.ChangeWindow == 0 {
+		c.ChangeWindow = Duration(30 * time.Minute)
 	}
 	return c
 }

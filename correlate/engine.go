@@ -22,6 +22,7 @@ type Stats struct {
 	Moved             uint64 // symptoms moved to the fault they recovered with (recovery.go)
 	Silences          uint64 // silences created or updated
 	Silenced          uint64 // alert episodes held by a silence (silence.go)
+	Changes           uint64 // changes recorded (changes.go)
 }
 
 // alertRec is the deduplicated state of one alert identity.
@@ -127,6 +128,7 @@ type Engine struct {
 	groupBuf   []byte
 	sil        silenceIndex
 	held       map[model.Fingerprint]*alertRec // firing alerts held by silences
+	changes    changeLog
 }
 
 // New returns an engine with cfg and topo (defaults applied).
@@ -1260,6 +1262,7 @@ func (e *Engine) linkProblem(sig string, at time.Time) {
 func (e *Engine) gc() {
 	cutoff := e.now.Add(-time.Duration(e.cfg.Retention))
 	e.gcSilences()
+	e.gcChanges()
 	keep := e.order[:0]
 	for _, inc := range e.order {
 		if inc.Status == model.IncidentResolved && inc.ResolvedAt.Before(cutoff) {

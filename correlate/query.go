@@ -209,6 +209,8 @@ func (e *Engine) CheckAction(a *model.Action) error {
 	switch a.Kind {
 	case model.ActionSilence, model.ActionExpireSilence:
 		return e.checkSilence(a)
+	case model.ActionChange:
+		return e.checkChange(a)
 	}
 	inc := e.incs[a.Incident]
 	if inc == nil {
@@ -251,6 +253,8 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 	switch a.Kind {
 	case model.ActionSilence, model.ActionExpireSilence:
 		return e.applySilence(a, at)
+	case model.ActionChange:
+		return e.applyChange(a, at)
 	}
 	inc := e.incs[a.Incident]
 	who := a.Actor

@@ -54,7 +54,9 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 				if len(on) > 0 {
 					ev = append(ev, fmt.Sprintf("%d of %d alerting services run on %s: %s", len(on), len(svcs), v, strings.Join(on, ", ")))
 				}
-				return model.RootCause{Service: l + ":" + v, Evidence: ev}, h.alert.Name()
+				rc := model.RootCause{Service: l + ":" + v, Evidence: ev}
+				e.addChanges(inc, &rc)
+				return rc, h.alert.Name()
 			}
 		}
 	}
@@ -98,9 +100,19 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 			}
 		}
 	}
+	// Then one that changed (a deploy...) shortly before the incident.
+	changed := map[string]bool{}
+	if len(roots) > 1 && len(e.changes.order) > 0 {
+		for _, r := range roots {
+			changed[r.name] = e.changed(r.name, agg.Earliest.Start)
+		}
+	}
 	sort.SliceStable(roots, func(i, j int) bool {
 		if explains[roots[i].name] != explains[roots[j].name] {
 			return explains[roots[i].name] > explains[roots[j].name]
+		}
+		if changed[roots[i].name] != changed[roots[j].name] {
+			return changed[roots[i].name]
 		}
 		return roots[i].start.Before(roots[j].start)
 	})
@@ -122,9 +134,25 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 		ev = append(ev, callers...)
 	}
 	if len(roots) > 1 {
-		ev = append(ev, fmt.Sprintf("%d services have no alerting dependency; %s explains the most alerting services (%d), then started first", len(roots), root.name, explains[root.name]))
+		tie := "then started first"
+		if changed[root.name] && !changed[roots[1].name] && explains[roots[1].name] == explains[root.name] {
+			tie = "then changed shortly before"
+		}
+		ev = append(ev, fmt.Sprintf("%d services have no alerting dependency; %s explains the most alerting services (%d), %s", len(roots), root.name, explains[root.name], tie))
 	}
-	return model.RootCause{Service: root.name, Evidence: ev}, root.alert
+	rc := model.RootCause{Service: root.name, Evidence: ev}
+	e.addChanges(inc, &rc)
+	return rc, root.alert
+}
+
+// addChanges adds the changes that may explain inc to its root cause.
+func (e *Engine) addChanges(inc *incident, rc *model.RootCause) {
+	if len(e.changes.order) == 0 {
+		return
+	}
+	cs, ev := e.causalChanges(inc, rc.Service, inc.agg.Earliest.Start)
+	rc.Changes = cs
+	rc.Evidence = append(rc.Evidence, ev...)
 }
 
 func relTime(d time.Duration) string {

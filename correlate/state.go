@@ -71,6 +71,7 @@ type snapshot struct {
 	ByInfra   map[string][]string `json:"byInfra,omitempty"`
 	BySig     map[string][]string `json:"bySig,omitempty"`
 	Silences  []model.Silence     `json:"silences,omitempty"`
+	Changes   []model.Change      `json:"changes,omitempty"`
 }
 
 type snapRecheck struct {
@@ -151,6 +152,9 @@ func (e *Engine) Capture() *Captured {
 		s.Silences = append(s.Silences, c)
 	}
 	slices.SortFunc(s.Silences, func(a, b model.Silence) int { return strings.Compare(a.ID, b.ID) })
+	for _, c := range e.changes.order {
+		s.Changes = append(s.Changes, *c)
+	}
 	return &Captured{s: s}
 }
 
@@ -316,6 +320,9 @@ func (e *Engine) Restore(data []byte) error {
 			return fmt.Errorf("correlate: snapshot silence %s: %w", sl.ID, err)
 		}
 		e.sil.put(&silenceRec{s: sl, ms: ms})
+	}
+	for _, c := range s.Changes {
+		e.changes.put(c)
 	}
 	heap.Init(&e.expiry)
 	return nil

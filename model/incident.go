@@ -53,6 +53,9 @@ type TimelineEntry struct {
 type RootCause struct {
 	Service  string   `json:"service"`
 	Evidence []string `json:"evidence,omitempty"`
+	// Changes made shortly before the incident started on the root-cause
+	// service, a service it depends on, or another service of the incident.
+	Changes []CausalChange `json:"changes,omitempty"`
 }
 
 // Classification is what the classify stage decided for an incident.
@@ -142,6 +145,8 @@ const (
 	// Actions on no incident: silences (Action.Silence; expire: Action.Value is its id).
 	ActionSilence       = "silence"
 	ActionExpireSilence = "expire_silence"
+	// A change to a service (Action.Change), evidence for root causes.
+	ActionChange = "change"
 )
 
 // Action is something an agent did to an incident.
@@ -155,6 +160,7 @@ type Action struct {
 	Class    *Classification `json:"classification,omitempty"`
 	Triage   *Triage         `json:"triage,omitempty"`
 	Silence  *Silence        `json:"silence,omitempty"`
+	Change   *Change         `json:"change,omitempty"`
 }
 
 // Record is one journal entry: a batch of alerts or an agent action.

@@ -531,3 +531,10 @@ func (p *Pipeline) Silence(id string) *model.Silence {
 	defer p.mu.RUnlock()
 	return p.eng.Silence(id)
 }
+
+// Changes returns the changes recorded (see correlate.Engine.Changes).
+func (p *Pipeline) Changes(service string, since time.Time, limit int) []model.Change {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.eng.Changes(service, since, limit)
+}

@@ -84,6 +84,8 @@ type API struct {
 	// Silences, when set, serves Alertmanager's silence API (else GET
 	// /api/v2/silences answers an empty list).
 	Silences SilenceStore
+	// Changes, when set, serves /api/v1/changes.
+	Changes ChangeStore
 	// TokenName names the API token of a request (access control), for
 	// the actions it journals.
 	TokenName func(context.Context) string
@@ -206,6 +208,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("/api/v2/receivers", methodNotAllowed("GET, HEAD"))
 	a.registerSilences(mux)
+	a.registerChanges(mux)
 	mux.HandleFunc("POST /api/v1/webhooks/alertmanager", a.handleIngest(ingest.FormatWebhook))
 	mux.HandleFunc("/api/v1/webhooks/alertmanager", methodNotAllowed("POST"))
 	mux.HandleFunc("POST /api/v1/events", a.handleIngest(ingest.FormatEvent))
