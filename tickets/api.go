@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sift-aiops/sift/correlate"
+	"github.com/sift-aiops/sift/internal/auth"
 	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/model"
 )
@@ -361,7 +362,7 @@ func (a *API) act(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	act := model.Action{Kind: kind, Incident: r.PathValue("id"), Actor: req.Actor}
+	act := model.Action{Kind: kind, Incident: r.PathValue("id"), Actor: req.Actor, Token: auth.TokenName(r.Context())}
 	switch kind {
 	case model.ActionAssign:
 		if strings.TrimSpace(req.Assignee) == "" {
