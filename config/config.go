@@ -20,8 +20,11 @@ import (
 	"github.com/sift-aiops/sift/history"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/kafka"
+	"github.com/sift-aiops/sift/internal/auth"
 	"github.com/sift-aiops/sift/internal/yamlpath"
 	"github.com/sift-aiops/sift/knowledge"
+	"github.com/sift-aiops/sift/tickets"
+	"github.com/sift-aiops/sift/tickets/notify"
 )
 
 // Defaults.
@@ -44,6 +47,10 @@ type Config struct {
 	LLM       llm.Config         `yaml:"llm"`
 	Debug     Debug              `yaml:"debug"`
 	Limits    Limits             `yaml:"limits"`
+	Auth      auth.Config        `yaml:"auth"`
+	TLS       auth.TLS           `yaml:"tls"`
+	SLA       tickets.SLAConfig  `yaml:"sla"`
+	Notify    notify.Config      `yaml:"notify"`
 }
 
 // Limits bound what senders can make Sift hold (per alert: see ingest).
@@ -227,6 +234,18 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.LLM.Validate(); err != nil {
+		return err
+	}
+	if err := c.Auth.Validate(); err != nil {
+		return err
+	}
+	if err := c.TLS.Validate(); err != nil {
+		return err
+	}
+	if err := c.SLA.Validate(); err != nil {
+		return err
+	}
+	if err := c.Notify.Validate(); err != nil {
 		return err
 	}
 	if c.Limits.MaxActiveAlerts < -1 {

@@ -23,6 +23,7 @@ type Stats struct {
 	Silences          uint64 // silences created or updated
 	Silenced          uint64 // alert episodes held by a silence (silence.go)
 	Changes           uint64 // changes recorded (changes.go)
+	SLABreaches       uint64 // SLA targets missed (sla.go)
 }
 
 // alertRec is the deduplicated state of one alert identity.
@@ -129,6 +130,8 @@ type Engine struct {
 	sil        silenceIndex
 	held       map[model.Fingerprint]*alertRec // firing alerts held by silences
 	changes    changeLog
+	slaPolicy  SLAPolicy
+	slaDue     slaHeap // SLA deadlines of open incidents (sla.go)
 }
 
 // New returns an engine with cfg and topo (defaults applied).
@@ -168,7 +171,7 @@ func (e *Engine) Drain() []model.IncidentEvent {
 	}
 	out := make([]model.IncidentEvent, 0, len(e.pending))
 	for _, p := range e.pending {
-		out = append(out, model.IncidentEvent{Type: p.kind, At: p.at, Incident: e.exportCapped(p.inc, MaxEventMembers)})
+		out = append(out, model.IncidentEvent{Type: p.kind, At: p.at, Detail: p.detail, Incident: e.exportCapped(p.inc, MaxEventMembers)})
 	}
 	e.pending = e.pending[:0]
 	clear(e.pendIdx)
@@ -179,9 +182,10 @@ func (e *Engine) Drain() []model.IncidentEvent {
 const MaxEventMembers = 200
 
 type pendingEvent struct {
-	kind string
-	at   time.Time
-	inc  *incident
+	kind   string
+	detail string
+	at     time.Time
+	inc    *incident
 }
 
 // Stats returns the counters.
@@ -238,6 +242,7 @@ func (e *Engine) Advance(t time.Time) {
 	}
 	e.runRechecks(t)
 	e.advanceSilences(t)
+	e.advanceSLA(t)
 	e.now = t
 	if t.Sub(e.lastGC) > time.Hour {
 		e.gc()
@@ -251,7 +256,7 @@ func (e *Engine) Due(t time.Time) bool {
 	if t.Before(e.now) {
 		return false
 	}
-	if next := e.nextSilenceEnd(t); !next.IsZero() && !next.After(t) {
+	if next := e.nextSilenceEnd(t); !next.IsZero() && !next.After(t) || e.slaDueBy(t) {
 		return true
 	}
 	return len(e.expiry) > 0 && !e.expiry[0].at.After(t) || len(e.rechecks) > 0 && !e.rechecks[0].due.After(t) || t.Sub(e.lastGC) > time.Hour
@@ -391,6 +396,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 			inc.Status = model.IncidentOpen
 			inc.ResolvedAt = time.Time{}
 			inc.UpdatedAt = at
+			e.slaResolved(inc, time.Time{})
 			e.noteEpisode(inc, rec)
 			why := "fired again within the reopen grace period"
 			if rec.flapping {
@@ -1103,6 +1109,7 @@ func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
 	inc.firing = 0
 	inc.Status = model.IncidentResolved
 	inc.ResolvedAt = at
+	e.slaResolved(inc, at)
 	e.stats.IncidentsResolved++
 	e.learnFrom(inc)
 	e.timeline(inc, at, "resolved", "all alerts resolved")
@@ -1151,6 +1158,13 @@ func (e *Engine) timelineRec(inc *incident, at time.Time, ev, detail string, rec
 		return
 	}
 	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail})
+}
+
+// eventDetail queues an event that carries a detail (never coalesced).
+func (e *Engine) eventDetail(kind, detail string, inc *incident, at time.Time) {
+	if e.emit {
+		e.pending = append(e.pending, pendingEvent{kind: kind, detail: detail, at: at, inc: inc})
+	}
 }
 
 func (e *Engine) event(kind string, inc *incident, at time.Time) {

@@ -211,6 +211,10 @@ func (e *Engine) CheckAction(a *model.Action) error {
 		return e.checkSilence(a)
 	case model.ActionChange:
 		return e.checkChange(a)
+	case model.ActionPrioritize:
+		if err := checkPrioritize(a); err != nil {
+			return err
+		}
 	}
 	inc := e.incs[a.Incident]
 	if inc == nil {
@@ -234,6 +238,7 @@ func (e *Engine) CheckAction(a *model.Action) error {
 		if a.Triage == nil {
 			return fmt.Errorf("triage: missing")
 		}
+	case model.ActionPrioritize:
 	default:
 		return fmt.Errorf("unknown action %q", a.Kind)
 	}
@@ -267,6 +272,7 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 			return nil // resolved meanwhile (expiry at this same instant)
 		}
 		inc.Status = model.IncidentAcknowledged
+		slaResponded(inc, at)
 		e.timelineActor(inc, at, "acknowledged", "", a)
 		if inc.Assignee == "" {
 			inc.Assignee = a.Actor
@@ -280,6 +286,9 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 	case model.ActionClassify:
 		c := *a.Class
 		inc.Class = &c
+		if c.Priority != "" {
+			e.applyPriority(inc, c.Priority, c.Team)
+		}
 		e.timelineActor(inc, at, "classified", fmt.Sprintf("team=%s category=%s priority=%s by %s", c.Team, c.Category, c.Priority, who), a)
 		e.event(model.EventClassified, inc, at)
 		inc.UpdatedAt = at
@@ -290,6 +299,13 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 		inc.Triage = &tr
 		detail, _ := json.Marshal(tr)
 		e.timelineActor(inc, at, "triaged", string(detail), a)
+	case model.ActionPrioritize:
+		if inc.Class != nil && inc.Class.Priority != "" {
+			return nil // an agent's decision wins
+		}
+		if !e.applyPriority(inc, a.Class.Priority, a.Class.Team) {
+			return nil
+		}
 	case model.ActionResolve:
 		if a.Value != "" {
 			inc.Notes = strings.TrimSpace(inc.Notes + "\n" + a.Value)
@@ -297,6 +313,8 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 		if inc.Status != model.IncidentResolved {
 			inc.Status = model.IncidentResolved
 			inc.ResolvedAt = at
+			slaResponded(inc, at)
+			e.slaResolved(inc, at)
 			inc.manual = true
 			inc.firing = 0
 			e.stats.IncidentsResolved++

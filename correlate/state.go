@@ -214,6 +214,7 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	fresh := New(e.cfg, e.topo)
 	fresh.emit = e.emit
+	fresh.slaPolicy = e.slaPolicy
 	*e = *fresh
 	e.now, e.lastGC, e.nextInc, e.nextPrb, e.stats = s.Now, s.LastGC, s.NextInc, s.NextPrb, s.Stats
 	if s.Names != nil {
@@ -237,6 +238,7 @@ func (e *Engine) Restore(data []byte) error {
 		e.order = append(e.order, inc)
 		if inc.Status != model.IncidentResolved {
 			e.open = append(e.open, inc)
+			e.queueSLA(inc)
 		}
 	}
 	for _, sa := range s.Alerts {

@@ -88,6 +88,8 @@ type Incident struct {
 	Class      *Classification `json:"classification,omitempty"`
 	// Triage is the LLM's triage, when one was asked for and answered.
 	Triage *Triage `json:"triage,omitempty"`
+	// SLA is the incident's service-level clock, once its priority is known.
+	SLA *SLA `json:"sla,omitempty"`
 }
 
 // Triage is an LLM's triage of an incident (see classify/llm). Its text is
@@ -117,11 +119,12 @@ type Problem struct {
 
 // Incident event types published to downstream consumers.
 const (
-	EventOpened     = "opened"
-	EventUpdated    = "updated"
-	EventClassified = "classified"
-	EventResolved   = "resolved"
-	EventReopened   = "reopened"
+	EventOpened      = "opened"
+	EventUpdated     = "updated"
+	EventClassified  = "classified"
+	EventResolved    = "resolved"
+	EventReopened    = "reopened"
+	EventSLABreached = "sla_breached" // Detail: "respond" or "resolve"
 )
 
 // IncidentEvent is a change to an incident, as published to exporters
@@ -129,6 +132,7 @@ const (
 type IncidentEvent struct {
 	Type     string    `json:"type"`
 	At       time.Time `json:"at"`
+	Detail   string    `json:"detail,omitempty"` // for sla_breached: which target was missed
 	Incident *Incident `json:"incident"`
 }
 
@@ -147,6 +151,9 @@ const (
 	ActionExpireSilence = "expire_silence"
 	// A change to a service (Action.Change), evidence for root causes.
 	ActionChange = "change"
+	// The classifier's priority for an incident (Action.Value), which sets
+	// its SLA clock; an agent's classification wins over it.
+	ActionPrioritize = "prioritize"
 )
 
 // Action is something an agent did to an incident.

@@ -15,6 +15,7 @@ type metrics struct {
 	correlateSeconds prometheus.Histogram
 	snapshotSeconds  prometheus.Histogram
 	refusedFull      prometheus.Counter
+	slaBreaches      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
@@ -37,7 +38,9 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	}
 	m.refusedFull = prometheus.NewCounter(prometheus.CounterOpts{Name: "sift_alerts_refused_full_total",
 		Help: "New alerts refused because limits.max_active_alerts distinct alerts were held."})
-	reg.MustRegister(m.commitSeconds, m.groupSize, m.appendSeconds, m.correlateSeconds, m.snapshotSeconds, m.refusedFull)
+	m.slaBreaches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sift_sla_breaches_total",
+		Help: "SLA targets missed, by kind (respond, resolve) and priority."}, []string{"kind", "priority"})
+	reg.MustRegister(m.commitSeconds, m.groupSize, m.appendSeconds, m.correlateSeconds, m.snapshotSeconds, m.refusedFull, m.slaBreaches)
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sift_journal_write_failures_total",
 			Help: "Journal commits that failed (a full disk, an I/O error); their appenders got an error, never a 2xx."},

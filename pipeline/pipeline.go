@@ -122,6 +122,8 @@ type Options struct {
 	// History turns on history events (alert state changes and incident
 	// lifecycle) for the exporters that implement HistoryExporter.
 	History bool
+	// SLA starts incidents' SLA clocks (nil: none).
+	SLA correlate.SLAPolicy
 }
 
 // Pipeline is a running Sift pipeline.
@@ -167,7 +169,7 @@ func Open(opts Options, exporters ...Exporter) (*Pipeline, error) {
 	}
 	p := &Pipeline{
 		opts:      opts,
-		eng:       correlate.New(opts.Correlate, opts.Topology),
+		eng:       newEngine(opts),
 		exporters: exporters,
 		events:    make(chan exportItem, exportQueue),
 		stop:      make(chan struct{}),
@@ -248,6 +250,11 @@ func (p *Pipeline) applyCommitted(recs []*model.Record) {
 		p.applied = r.Seq
 	}
 	ev := p.eng.Drain()
+	for i := range ev {
+		if ev[i].Type == model.EventSLABreached && ev[i].Incident.SLA != nil {
+			p.m.slaBreaches.WithLabelValues(ev[i].Detail, ev[i].Incident.SLA.Priority).Inc()
+		}
+	}
 	var hb *model.HistoryBatch
 	if p.opts.History {
 		if a, l := p.eng.DrainHistory(); len(a) > 0 || len(l) > 0 {
@@ -537,4 +544,10 @@ func (p *Pipeline) Changes(service string, since time.Time, limit int) []model.C
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.eng.Changes(service, since, limit)
+}
+
+func newEngine(opts Options) *correlate.Engine {
+	e := correlate.New(opts.Correlate, opts.Topology)
+	e.SetSLA(opts.SLA)
+	return e
 }

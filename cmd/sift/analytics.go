@@ -317,6 +317,7 @@ func backfillMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	}
 	defer classifier.Close()
 	eng := correlate.New(cfg.Correlate, cfg.Topology)
+	eng.SetSLA(cfg.SLA.Policy())
 	eng.EmitEvents(true)
 	eng.EmitHistory(true)
 	// The stage's per-incident warnings (nothing to learn from an

@@ -27,6 +27,58 @@ type classifyStage struct {
 
 	mu    sync.RWMutex
 	cache map[string]cached
+
+	// prio journals the classifier's priority of an incident (it sets the
+	// SLA clock) off the export path; nil: not journaled (backfill).
+	prio        chan model.Action
+	prioMu      sync.Mutex
+	prioPending map[string]string // incident -> "priority|team" queued
+}
+
+// startPrioritizer journals, with act, the priorities the stage decides
+// (see prioritize) until ctx ends.
+func (s *classifyStage) startPrioritizer(ctx context.Context, act func(context.Context, model.Action) (*model.Incident, error)) {
+	s.prio = make(chan model.Action, 1024)
+	s.prioPending = map[string]string{}
+	go func() {
+		for {
+			select {
+			case a := <-s.prio:
+				if _, err := act(ctx, a); err != nil && ctx.Err() == nil {
+					s.log.Debug("classify: journal priority", "incident", a.Incident, "err", err)
+				}
+				s.prioMu.Lock()
+				delete(s.prioPending, a.Incident)
+				s.prioMu.Unlock()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// prioritize queues the classifier's priority (and team) of inc when its
+// SLA clock runs on another one. The queue never blocks the export path:
+// when it is full the next update of the incident tries again.
+func (s *classifyStage) prioritize(inc *model.Incident, c model.Classification) {
+	if s.prio == nil || c.Priority == "" || inc.Status == model.IncidentResolved {
+		return
+	}
+	if inc.SLA != nil && inc.SLA.Priority == c.Priority && inc.SLA.Team == c.Team {
+		return
+	}
+	key := c.Priority + "|" + c.Team
+	s.prioMu.Lock()
+	defer s.prioMu.Unlock()
+	if s.prioPending[inc.ID] == key {
+		return
+	}
+	select {
+	case s.prio <- model.Action{Kind: model.ActionPrioritize, Incident: inc.ID, Actor: "classifier",
+		Class: &model.Classification{Team: c.Team, Priority: c.Priority}}:
+		s.prioPending[inc.ID] = key
+	default:
+	}
 }
 
 type cached struct {
@@ -82,6 +134,7 @@ func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) e
 		if inc.Class == nil { // an agent's decision wins over ours
 			c := res.Classification
 			inc.Class = &c
+			s.prioritize(inc, c)
 			if ev.Type == model.EventOpened || ev.Type == model.EventUpdated || ev.Type == model.EventReopened {
 				s.triage.consider(inc, res)
 			}

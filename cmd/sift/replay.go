@@ -124,6 +124,7 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		bar = &progressBar{w: stderr, total: size, start: start}
 	}
 	eng := correlate.New(cfg.Correlate, cfg.Topology)
+	eng.SetSLA(cfg.SLA.Policy())
 	st, err := replay(in, ingest.NewDecoder(cfg.Ingest), eng, bar)
 	if bar != nil {
 		bar.finish()

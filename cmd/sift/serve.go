@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -30,6 +31,7 @@ import (
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/httpapi"
 	"github.com/sift-aiops/sift/ingest/kafka"
+	"github.com/sift-aiops/sift/internal/auth"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
@@ -88,6 +90,19 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	guard, err := auth.NewGuard(cfg.Auth, reg, log) // reads the tokens from their variables, once
+	if err != nil {
+		return err
+	}
+	if !guard.Enabled() && !auth.LoopbackOnly(cfg.Listen) {
+		log.Warn("no API tokens (auth.tokens) and a listen address other machines can reach: anyone who reaches it can read incidents, post alerts and act on incidents; configure auth.tokens or listen on 127.0.0.1", "listen", cfg.Listen)
+	}
+	var tlsCfg *tls.Config
+	if cfg.TLS.Enabled() {
+		if tlsCfg, err = cfg.TLS.ServerConfig(log); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -143,12 +158,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		History:    true,
 
 		MaxActiveAlerts: cfg.Limits.ActiveAlerts(),
+		SLA:             cfg.SLA.Policy(),
 	}, stage)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	stage.p = p
+	stage.startPrioritizer(ctx, p.Act)
 	recorder.OnSpoolFull = func() { raiseSpoolFull(p, log) }
 	p.Resync() // events a crash kept from the exporters
 	stopConsumer := func() {}
@@ -188,7 +205,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 
 	mux := http.NewServeMux()
-	httpapi.New(cfg.Ingest, p, p, reg, time.Now).Register(mux)
+	ingestAPI := httpapi.New(cfg.Ingest, p, p, reg, time.Now)
+	ingestAPI.Silences = p
+	ingestAPI.Changes = p
+	ingestAPI.TokenName = auth.TokenName // silences name the token in their actions
+	ingestAPI.Register(mux)
 	tapi := tickets.New(p)
 	tapi.Enrich = func(inc *model.Incident, alerts []model.AlertState, out map[string]any) {
 		if arts, err := kb.Match(inc, alerts, 5); err == nil {
@@ -243,7 +264,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			who = "an agent"
 		}
 		c.Sources = []string{"corrected by " + who}
-		inc, err := p.Act(r.Context(), model.Action{Kind: model.ActionClassify, Incident: cur.ID, Actor: req.Actor, Class: &c})
+		inc, err := p.Act(r.Context(), model.Action{Kind: model.ActionClassify, Incident: cur.ID, Actor: req.Actor, Token: auth.TokenName(r.Context()), Class: &c})
 		if err != nil {
 			tickets.WriteError(w, http.StatusConflict, "", err.Error())
 			return
@@ -354,15 +375,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	})
 
 	srv := &http.Server{
-		Handler:           requireJSON(mux),
+		Handler:           guard.Middleware(mux, requireJSON(mux)), // auth first: a refused request learns nothing else
+		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("sift serving", "listen", ln.Addr().String(), "data_dir", cfg.DataDir)
+	go func() {
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	log.Info("sift serving", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "tls", tlsCfg != nil, "auth_tokens", len(cfg.Auth.Tokens))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
