@@ -59,6 +59,10 @@ type Config struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBatch limits the number of alerts in one request or message.
 	MaxBatch int `yaml:"max_batch"`
+	// GitHubSecretEnv names the environment variable holding the secret
+	// of GitHub webhooks (POST /api/v1/changes/github): their
+	// X-Hub-Signature-256 is then checked, and it stands for a token.
+	GitHubSecretEnv string `yaml:"github_secret_env"`
 
 	// Limits on one alert; a request or message with an alert beyond
 	// them is refused whole (HTTP 413, Kafka: dead-lettered).

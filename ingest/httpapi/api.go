@@ -86,6 +86,9 @@ type API struct {
 	Silences SilenceStore
 	// Changes, when set, serves /api/v1/changes.
 	Changes ChangeStore
+	// GitHubSecret, when set, is the secret GitHub signs its webhooks
+	// with (X-Hub-Signature-256), checked on /api/v1/changes/github.
+	GitHubSecret []byte
 	// TokenName names the API token of a request (access control), for
 	// the actions it journals.
 	TokenName func(context.Context) string

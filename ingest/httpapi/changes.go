@@ -2,6 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -177,8 +181,22 @@ func (a *API) handleGitHubChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event := r.Header.Get("X-GitHub-Event")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
+	if err != nil {
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, "", "reading the body: "+err.Error())
+		return
+	}
+	if len(a.GitHubSecret) > 0 {
+		mac := hmac.New(sha256.New, a.GitHubSecret)
+		mac.Write(body)
+		want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+		if got := r.Header.Get("X-Hub-Signature-256"); !hmac.Equal([]byte(got), []byte(want)) {
+			httpjson.Error(w, http.StatusUnauthorized, "X-Hub-Signature-256", "missing or wrong X-Hub-Signature-256 (the webhook secret is ingest.github_secret_env)")
+			return
+		}
+	}
 	var ev githubDeployEvent
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&ev); err != nil {
+	if err := json.Unmarshal(body, &ev); err != nil {
 		httpjson.Error(w, http.StatusBadRequest, "", "invalid JSON body: "+err.Error())
 		return
 	}

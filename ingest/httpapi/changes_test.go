@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -128,4 +131,49 @@ func TestChangesAPI(t *testing.T) {
 			t.Fatalf("incident root cause: %+v", all[0].RootCause)
 		}
 	})
+}
+
+// With a GitHub secret, a webhook must carry the right X-Hub-Signature-256.
+func TestGitHubWebhookSignature(t *testing.T) {
+	p, err := pipeline.Open(pipeline.Options{DataDir: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	api := New(ingest.Config{}, p, p, nil, time.Now)
+	api.Changes = p
+	api.GitHubSecret = []byte("s3cret")
+	mux := http.NewServeMux()
+	api.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	body := `{"deployment":{"id":7,"ref":"v2","environment":"prod","created_at":"2026-12-01T10:00:00Z","creator":{"login":"bob"}},"repository":{"name":"cart","full_name":"acme/cart"}}`
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write([]byte(body))
+	for _, c := range []struct {
+		sig  string
+		want int
+	}{
+		{"", 401},
+		{"sha256=00", 401},
+		{"sha256=" + hex.EncodeToString(mac.Sum(nil)), 200},
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/changes/github", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "deployment")
+		if c.sig != "" {
+			req.Header.Set("X-Hub-Signature-256", c.sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("signature %q: %d, want %d", c.sig, resp.StatusCode, c.want)
+		}
+	}
+	if got := p.Changes("cart", time.Time{}, 0); len(got) != 1 || got[0].Author != "bob" {
+		t.Fatalf("changes: %+v", got)
+	}
 }

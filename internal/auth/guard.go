@@ -25,7 +25,8 @@ const (
 
 // Guard checks the tokens of HTTP requests. Build it with NewGuard.
 type Guard struct {
-	tokens []entry
+	tokens   []entry
+	selfAuth map[string]bool // route patterns whose handler authenticates the request itself
 	denied *prometheus.CounterVec
 	log    *slog.Logger
 }
@@ -72,6 +73,16 @@ func NewGuard(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Guard, 
 		}
 	}
 	return g, nil
+}
+
+// SelfAuthenticated lets requests to the route registered as pattern
+// through without a token: its handler authenticates them itself (e.g. a
+// webhook signed with a shared secret).
+func (g *Guard) SelfAuthenticated(pattern string) {
+	if g.selfAuth == nil {
+		g.selfAuth = map[string]bool{}
+	}
+	g.selfAuth[pattern] = true
 }
 
 // Enabled reports whether the guard checks tokens.
@@ -145,7 +156,7 @@ func (g *Guard) Middleware(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := mux.Handler(r)
 		need := required(pattern, r.Method)
-		if need == open {
+		if need == open || g.selfAuth[pattern] {
 			next.ServeHTTP(w, r)
 			return
 		}
