@@ -27,8 +27,8 @@ const (
 type Guard struct {
 	tokens   []entry
 	selfAuth map[string]bool // route patterns whose handler authenticates the request itself
-	denied *prometheus.CounterVec
-	log    *slog.Logger
+	denied   *prometheus.CounterVec
+	log      *slog.Logger
 }
 
 // entry is a configured token: only its digest is kept.
