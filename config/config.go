@@ -24,6 +24,7 @@ import (
 	"github.com/sift-aiops/sift/internal/yamlpath"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/tickets"
+	"github.com/sift-aiops/sift/tickets/maintenance"
 	"github.com/sift-aiops/sift/tickets/notify"
 )
 
@@ -50,7 +51,9 @@ type Config struct {
 	Auth      auth.Config        `yaml:"auth"`
 	TLS       auth.TLS           `yaml:"tls"`
 	SLA       tickets.SLAConfig  `yaml:"sla"`
-	Notify    notify.Config      `yaml:"notify"`
+	// Maintenance lists recurring maintenance windows (silences on a schedule).
+	Maintenance maintenance.Config `yaml:"maintenance"`
+	Notify      notify.Config      `yaml:"notify"`
 }
 
 // Limits bound what senders can make Sift hold (per alert: see ingest).
@@ -243,6 +246,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.SLA.Validate(); err != nil {
+		return err
+	}
+	if err := c.Maintenance.Validate(); err != nil {
 		return err
 	}
 	if err := c.Notify.Validate(); err != nil {

@@ -37,6 +37,8 @@ import (
 	"github.com/sift-aiops/sift/pipeline"
 	"github.com/sift-aiops/sift/tickets"
 	"github.com/sift-aiops/sift/tickets/kafkaexport"
+	"github.com/sift-aiops/sift/tickets/maintenance"
+	"github.com/sift-aiops/sift/tickets/notify"
 )
 
 func serveMain(args []string, stdout, stderr io.Writer) int {
@@ -142,6 +144,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer exp.Close()
 		stage.next = append(stage.next, exp)
 	}
+	// Webhooks and the live stream, after the classify stage: their events
+	// carry the classification.
+	notifier, err := notify.New(cfg.Notify, cfg.DataDir, reg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer notifier.Close()
+	stream := notify.NewStream(log)
+	defer stream.Close()
+	stage.next = append(stage.next, notifier, stream)
 	recorder, err := openHistory(ctx, cfg, reg, log)
 	if err != nil {
 		ln.Close()
@@ -208,8 +221,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	ingestAPI := httpapi.New(cfg.Ingest, p, p, reg, time.Now)
 	ingestAPI.Silences = p
 	ingestAPI.Changes = p
+	if env := cfg.Ingest.GitHubSecretEnv; env != "" {
+		secret := os.Getenv(env)
+		if secret == "" {
+			ln.Close()
+			p.Close()
+			return fmt.Errorf("ingest.github_secret_env: environment variable %s is empty or unset", env)
+		}
+		ingestAPI.GitHubSecret = []byte(secret)
+		guard.SelfAuthenticated("POST /api/v1/changes/github") // the signature stands for a token
+	}
 	ingestAPI.TokenName = auth.TokenName // silences name the token in their actions
 	ingestAPI.Register(mux)
+	sched := maintenance.NewScheduler(cfg.Maintenance, p, time.Now, log)
+	go sched.Run(ctx)
+	sched.Register(mux)
 	tapi := tickets.New(p)
 	tapi.Enrich = func(inc *model.Incident, alerts []model.AlertState, out map[string]any) {
 		if arts, err := kb.Match(inc, alerts, 5); err == nil {
@@ -221,6 +247,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		}
 	}
 	tapi.Register(mux)
+	notifier.Register(mux)
+	stream.Register(mux)
 	mux.HandleFunc("POST /api/v1/incidents/{id}/classify", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Actor    string `json:"actor"`
@@ -382,6 +410,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(stream.Close) // event streams never go idle: end them
 	errc := make(chan error, 1)
 	go func() {
 		if tlsCfg != nil {
