@@ -14,6 +14,11 @@
 #    --data-dir TMPDIR`. Skipped if neither exists.
 # 3. Prints both results side by side; memory per alert = VmRSS after the
 #    load / -distinct (and the growth over the idle process / -distinct).
+#
+# SILENCES=N creates N active silences on both servers before the load (each
+# mutes one of the load's alerts; every alert is matched against all).
+# WEBHOOKS=N gives the Sift it starts N signed webhook targets (a local sink
+# that answers 204) for every incident event.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -70,6 +75,12 @@ go build -o "$work/ingestload" ./benchmarks/ingestload
 
 declare -A R # R[name.key]
 
+silence() { # baseURL
+  [ -n "${SILENCES:-}" ] || return 0
+  say "creating $SILENCES silences on $1"
+  "$work/ingestload" -url "$1/api/v2/alerts" -silences "$SILENCES" -only-silences -distinct "$distinct"
+}
+
 measure() { # name baseURL pid
   local name=$1 base=$2 pid=${3:-} before=0 after=0 cpu0=0 cpu1=0
   [ -n "$pid" ] && before=$(rss_kb "$pid") && cpu0=$(cpu_ticks "$pid")
@@ -106,6 +117,7 @@ pids+=("$ampid")
 wait_http "http://127.0.0.1:$amport/-/ready" 60 || { say "alertmanager did not start"; cat "$work/am.log" >&2; exit 1; }
 amver=$("$am" --version 2>&1 | head -1)
 say "alertmanager ready: $amver (pid $ampid, port $amport)"
+silence "http://127.0.0.1:$amport"
 measure alertmanager "http://127.0.0.1:$amport" "$ampid"
 R[alertmanager.held]=$(curl -fsS "http://127.0.0.1:$amport/metrics" | awk '/^alertmanager_alerts\{state=/ {n += $2} END {print n + 0}')
 kill "$ampid"; wait "$ampid" 2>/dev/null || true
@@ -118,7 +130,23 @@ if [ -n "${SIFT_URL:-}" ]; then
 elif [ -x "$root/bin/sift" ]; then
   siftport=$(freeport)
   mkdir -p "$work/sift-data"
-  "$root/bin/sift" serve --listen "127.0.0.1:$siftport" --data-dir "$work/sift-data" >"$work/sift.log" 2>&1 &
+  siftcfg=()
+  if [ -n "${WEBHOOKS:-}" ]; then
+    sinkport=$(freeport)
+    "$work/ingestload" -receive "127.0.0.1:$sinkport" 2>/dev/null &
+    pids+=("$!")
+    {
+      echo "notify:"
+      echo "  webhooks:"
+      for i in $(seq "$WEBHOOKS"); do
+        echo "    - {name: target$i, url: \"http://127.0.0.1:$sinkport/hook$i\", secret_env: SIFT_BENCH_SECRET}"
+      done
+    } >"$work/sift.yaml"
+    export SIFT_BENCH_SECRET=benchmark-secret
+    siftcfg=(--config "$work/sift.yaml")
+    say "sift with $WEBHOOKS webhook targets (sink on port $sinkport)"
+  fi
+  "$root/bin/sift" serve "${siftcfg[@]}" --listen "127.0.0.1:$siftport" --data-dir "$work/sift-data" >"$work/sift.log" 2>&1 &
   siftpid=$!
   pids+=("$siftpid")
   if wait_port "$siftport" 60; then
@@ -131,7 +159,12 @@ else
   say "no SIFT_URL and no bin/sift: measuring Alertmanager only (build Sift with scripts/run.sh or go build -o bin/sift ./cmd/sift)"
 fi
 if [ -n "$sift" ]; then
+  silence "$sift"
   measure sift "$sift" "${siftpid:-}"
+  if [ -n "${sinkport:-}" ]; then
+    sleep 2
+    R[sift.webhooks]=$(curl -fsS "http://127.0.0.1:$sinkport/count" || echo n/a)
+  fi
   if [ -z "${SIFT_URL:-}" ]; then # we started it: stop it (never an external one)
     kill "$siftpid" 2>/dev/null || true
     wait "$siftpid" 2>/dev/null || true
@@ -175,6 +208,8 @@ row "load average at start" load
 row "RSS after load (MiB)" rss_mib
 row "RSS after / distinct (B)" bpa
 row "RSS growth / distinct (B)" gpa
+[ -n "${SILENCES:-}" ] && echo "silences on both: $SILENCES active"
+[ -n "${WEBHOOKS:-}" ] && echo "sift webhook targets: $WEBHOOKS; deliveries received by the sink: ${R[sift.webhooks]:-n/a}"
 echo "alertmanager: $amver; alerts held after load (active+suppressed+unprocessed): ${R[alertmanager.held]:-n/a} (distinct $distinct)"
 for n in "${names[@]}"; do
   [ -n "${R[$n.first_error]:-}" ] && echo "$n first error: ${R[$n.first_error]}"

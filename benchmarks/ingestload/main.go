@@ -76,11 +76,27 @@ func main() {
 	flag.Int64Var(&o.total, "total", 0, "send exactly this many alerts instead of running for -duration")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Second, "per-request timeout")
 	flag.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+	silences := flag.Int("silences", 0, "first create this many active silences on the target (POST /api/v2/silences)")
+	onlySilences := flag.Bool("only-silences", false, "create the -silences and exit (no load)")
+	recv := flag.String("receive", "", "instead of a load, serve a webhook sink on this address (GET /count: POSTs received)")
 	flag.Parse()
+	if *recv != "" {
+		fmt.Fprintln(os.Stderr, "ingestload: webhook sink:", receive(*recv))
+		os.Exit(1)
+	}
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestload:", err)
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *silences > 0 {
+		if err := postSilences(o.url, *silences, o.distinct); err != nil {
+			fmt.Fprintln(os.Stderr, "ingestload: silences:", err)
+			os.Exit(1)
+		}
+		if *onlySilences {
+			return
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

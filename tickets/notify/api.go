@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/tickets"
 )
 
@@ -111,7 +112,7 @@ func readTail(path string, limit int64) ([]byte, error) {
 
 // Register adds GET /api/v1/notify/targets and GET
 // /api/v1/notify/dead-letters?target=NAME[&limit=N] to mux.
-func (n *Notifier) Register(mux *http.ServeMux) {
+func (n *Notifier) Register(mux httpjson.Mux) {
 	mux.HandleFunc("GET /api/v1/notify/targets", func(w http.ResponseWriter, r *http.Request) {
 		tickets.WriteJSON(w, http.StatusOK, n.Targets())
 	})

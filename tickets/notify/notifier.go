@@ -100,7 +100,23 @@ type Notifier struct {
 
 	mark  atomic.Pointer[time.Time] // event time of the last event spooled
 	stuck atomic.Bool               // a spool write failed: the mark stays
+
+	// in carries the events Export takes to the spool writer, so that the
+	// pipeline never waits for a render or an fsync; the writer takes
+	// whatever has queued up at once (one fsync per target for all of it).
+	in      chan []model.IncidentEvent
+	idle    sync.Cond // signalled when the writer has spooled what was queued
+	idleMu  sync.Mutex
+	queued  int // batches handed to Export and not spooled yet (idleMu)
+	writerW sync.WaitGroup
 }
+
+// inQueue bounds the event batches waiting for the spool writer; beyond
+// it Export drops (counted, and the pipeline resends them after a restart).
+const inQueue = 4096
+
+// maxWrite bounds the events the writer spools together.
+const maxWrite = 8192
 
 // tstate is one target and its delivery state.
 type tstate struct {
@@ -167,6 +183,10 @@ func newNotifier(cfg Config, dataDir string, reg prometheus.Registerer, log *slo
 			tl.Info("sending again the deliveries not confirmed before the restart", "deliveries", depth)
 		}
 	}
+	n.in = make(chan []model.IncidentEvent, inQueue)
+	n.idle.L = &n.idleMu
+	n.writerW.Add(1)
+	go n.writer()
 	for _, t := range n.targets {
 		n.wg.Add(1)
 		go n.run(t)
@@ -203,6 +223,105 @@ func (n *Notifier) Export(ctx context.Context, events []model.IncidentEvent) err
 	if len(n.targets) == 0 || len(events) == 0 {
 		return nil
 	}
+	n.idleMu.Lock()
+	n.queued++
+	n.idleMu.Unlock()
+	select {
+	case n.in <- events:
+		return nil
+	default:
+	}
+	n.idleMu.Lock()
+	n.queued--
+	n.idleMu.Unlock()
+	n.stuck.Store(true) // after a restart the pipeline sends them again
+	for _, t := range n.targets {
+		n.m.deliveries.WithLabelValues(t.Name, OutcomeDropped).Add(float64(len(events)))
+		t.noteDropped(len(events))
+	}
+	n.log.Warn("notify: the spool writer is behind; events dropped (sent again after a restart)", "events", len(events))
+	return nil
+}
+
+// writer spools what Export queued until Close.
+func (n *Notifier) writer() {
+	defer n.writerW.Done()
+	for {
+		var evs []model.IncidentEvent
+		batches := 0
+		select {
+		case b := <-n.in:
+			evs, batches = append(evs, b...), 1
+		case <-n.ctx.Done():
+			// Spool what is queued before stopping.
+			for {
+				select {
+				case b := <-n.in:
+					n.write(coalesce(b))
+					n.doneBatches(1)
+				default:
+					return
+				}
+			}
+		}
+	more:
+		for len(evs) < maxWrite {
+			select {
+			case b := <-n.in:
+				evs = append(evs, b...)
+				batches++
+			default:
+				break more
+			}
+		}
+		n.write(coalesce(evs))
+		n.doneBatches(batches)
+	}
+}
+
+func (n *Notifier) doneBatches(k int) {
+	n.idleMu.Lock()
+	n.queued -= k
+	if n.queued == 0 {
+		n.idle.Broadcast()
+	}
+	n.idleMu.Unlock()
+}
+
+// Sync waits until everything handed to Export is in the spools.
+func (n *Notifier) Sync() {
+	n.idleMu.Lock()
+	for n.queued > 0 {
+		n.idle.Wait()
+	}
+	n.idleMu.Unlock()
+}
+
+// coalesce drops the "updated" events of an incident that a later event of
+// the same incident in evs supersedes (each event carries the whole
+// incident as it was): a storm that updates an incident a thousand times
+// a second sends its latest state, not a thousand copies.
+func coalesce(evs []model.IncidentEvent) []model.IncidentEvent {
+	if len(evs) < 2 {
+		return evs
+	}
+	lastAt := make(map[string]int, len(evs))
+	for i := range evs {
+		lastAt[incidentID(&evs[i])] = i
+	}
+	out := evs[:0:0]
+	for i := range evs {
+		if evs[i].Type == model.EventUpdated && lastAt[incidentID(&evs[i])] != i {
+			continue
+		}
+		out = append(out, evs[i])
+	}
+	return out
+}
+
+// write renders events for each target that wants them and appends them
+// to its spool (one fsync per target), then moves the Delivered mark.
+func (n *Notifier) write(events []model.IncidentEvent) {
 	var last time.Time
 	defs := make([][]byte, len(events)) // default bodies, rendered once
 	var errs error
@@ -272,7 +391,9 @@ func (n *Notifier) Export(ctx context.Context, events []model.IncidentEvent) err
 			n.mark.Store(&last)
 		}
 	}
-	return errs
+	if errs != nil {
+		n.log.Error("notify spool", "err", errs)
+	}
 }
 
 func incidentID(ev *model.IncidentEvent) string {
@@ -294,6 +415,9 @@ func (n *Notifier) run(t *tstate) {
 	for {
 		e, ok := t.spool.head()
 		if !ok {
+			if err := t.spool.flushCursor(); err != nil {
+				t.log.Warn("notify spool cursor not written (deliveries may be sent twice)", "err", err)
+			}
 			select {
 			case <-t.wake:
 				continue
@@ -532,6 +656,7 @@ func (t *tstate) deadLetter(n *Notifier, rec *record, attempts int, lastErr stri
 func (n *Notifier) Close() error {
 	n.once.Do(func() {
 		n.cancel()
+		n.writerW.Wait() // after spooling what was queued
 		n.wg.Wait()
 		n.closeSpools()
 	})

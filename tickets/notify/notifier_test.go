@@ -156,6 +156,7 @@ func (h *harness) export(t *testing.T, evs ...model.IncidentEvent) {
 	if err := h.n.Export(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
+	h.n.Sync() // spooled, as the tests below expect
 }
 
 func (h *harness) count(target, outcome string) float64 {
@@ -722,6 +723,22 @@ func TestDeliveredMark(t *testing.T) {
 	h.export(t, ev(model.EventResolved, "c", t0.Add(time.Second)))
 	if d, _ := h.n.Delivered(); !d.Equal(t0.Add(5 * time.Second)) {
 		t.Fatalf("mark moved back: %v", d)
+	}
+}
+
+// A storm's updates of one incident are spooled as its latest state, not
+// one delivery per update; other events and incidents keep their order.
+func TestCoalesceUpdates(t *testing.T) {
+	evs := []model.IncidentEvent{
+		ev(model.EventOpened, "A", t0), ev(model.EventUpdated, "A", t0.Add(1)), ev(model.EventUpdated, "B", t0.Add(2)),
+		ev(model.EventUpdated, "A", t0.Add(3)), ev(model.EventResolved, "B", t0.Add(4)), ev(model.EventUpdated, "A", t0.Add(5)),
+	}
+	var got []string
+	for _, e := range coalesce(evs) {
+		got = append(got, e.Type+" "+e.Incident.ID)
+	}
+	if strings.Join(got, ", ") != "opened A, resolved B, updated A" {
+		t.Fatalf("coalesced: %v", got)
 	}
 }
 

@@ -72,6 +72,44 @@ type spool struct {
 	closed   bool
 	readers  map[uint64]*os.File // delivery goroutine only
 	segLimit int64
+
+	// mem keeps the records appended by this process (up to memLimit
+	// bytes) so that delivering them does not read and decode them again.
+	mem      map[uint64]*record
+	memBytes int64
+	// The cursor file is written at most every cursorEvery (and on close):
+	// a crash sends again what was delivered meanwhile, never less.
+	cursorSaved   uint64
+	cursorSavedAt time.Time
+}
+
+const (
+	memLimit    = 16 << 20
+	cursorEvery = 200 * time.Millisecond
+)
+
+// encodeRecord appends rec as one JSON line; the body (valid JSON, no
+// newline) is spliced in as it is rather than re-validated by the encoder.
+func encodeRecord(dst []byte, rec *record) ([]byte, error) {
+	body := rec.Body
+	rec.Body = nil
+	head, err := json.Marshal(rec)
+	rec.Body = body
+	if err != nil {
+		return dst, err
+	}
+	if bytes.IndexByte(body, '\n') >= 0 {
+		var c bytes.Buffer
+		if err := json.Compact(&c, body); err != nil {
+			return dst, err
+		}
+		body = c.Bytes()
+	}
+	// head ends with "body":null}
+	head = bytes.TrimSuffix(head, []byte("null}"))
+	dst = append(dst, head...)
+	dst = append(dst, body...)
+	return append(dst, '}', '\n'), nil
 }
 
 func segPath(dir string, id uint64) string {
@@ -97,6 +135,7 @@ func openSpool(dir string, log *slog.Logger) (*spool, error) {
 			log.Warn("notify spool cursor unreadable: every spooled delivery is sent again", "file", filepath.Join(dir, cursorFile))
 		}
 		s.cursor = c
+		s.cursorSaved = c
 	}
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -213,11 +252,10 @@ func (s *spool) append(recs []record, limit int64) (int, error) {
 	base := s.nextSeq
 	for i := range recs {
 		recs[i].Seq = base + uint64(written)
-		b, err := json.Marshal(&recs[i])
+		b, err := encodeRecord(nil, &recs[i])
 		if err != nil {
 			return 0, err
 		}
-		b = append(b, '\n')
 		if pb+int64(len(b)) > limit {
 			break
 		}
@@ -231,6 +269,14 @@ func (s *spool) append(recs []record, limit int64) (int, error) {
 			}
 		}
 		ents = append(ents, entry{seg: s.segs[len(s.segs)-1].id, off: s.wsize + int64(buf.Len()), n: len(b), seq: recs[i].Seq})
+		if s.memBytes+int64(len(recs[i].Body)) <= memLimit {
+			if s.mem == nil {
+				s.mem = map[uint64]*record{}
+			}
+			r := recs[i]
+			s.mem[r.Seq] = &r
+			s.memBytes += int64(len(r.Body))
+		}
 		buf.Write(b)
 		pb += int64(len(b))
 		written++
@@ -306,6 +352,12 @@ func (s *spool) depth() (int, int64) {
 
 // read returns the record at e (delivery goroutine only).
 func (s *spool) read(e entry) (*record, error) {
+	s.mu.Lock()
+	r := s.mem[e.seq]
+	s.mu.Unlock()
+	if r != nil {
+		return r, nil
+	}
 	f := s.readers[e.seg]
 	if f == nil {
 		var err error
@@ -340,13 +392,20 @@ func (s *spool) done(e entry) error {
 		}
 	}
 	s.cursor = e.seq
+	if r := s.mem[e.seq]; r != nil {
+		delete(s.mem, e.seq)
+		s.memBytes -= int64(len(r.Body))
+	}
 	var drop []uint64
 	for len(s.segs) > 1 && s.segs[0].lastSeq <= e.seq {
 		drop = append(drop, s.segs[0].id)
 		s.segs = s.segs[1:]
 	}
 	s.mu.Unlock()
-	err := writeFileAtomic(filepath.Join(s.dir, cursorFile), []byte(strconv.FormatUint(e.seq, 10)+"\n"))
+	var err error
+	if len(drop) > 0 || time.Since(s.cursorSavedAt) >= cursorEvery {
+		err = s.saveCursor(e.seq)
+	}
 	for _, id := range drop {
 		if f := s.readers[id]; f != nil {
 			f.Close()
@@ -359,11 +418,32 @@ func (s *spool) done(e entry) error {
 	return err
 }
 
+// saveCursor writes the cursor file (delivery goroutine, or close).
+func (s *spool) saveCursor(seq uint64) error {
+	if seq == s.cursorSaved {
+		return nil
+	}
+	s.cursorSaved, s.cursorSavedAt = seq, time.Now()
+	return writeFileAtomic(filepath.Join(s.dir, cursorFile), []byte(strconv.FormatUint(seq, 10)+"\n"))
+}
+
+// flushCursor saves the cursor if the last deliveries did not (the
+// delivery goroutine calls it when the spool is empty).
+func (s *spool) flushCursor() error {
+	s.mu.Lock()
+	c := s.cursor
+	s.mu.Unlock()
+	return s.saveCursor(c)
+}
+
 func (s *spool) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
+	}
+	if s.cursor != s.cursorSaved {
+		writeFileAtomic(filepath.Join(s.dir, cursorFile), []byte(strconv.FormatUint(s.cursor, 10)+"\n"))
 	}
 	s.closed = true
 	s.w.Close()

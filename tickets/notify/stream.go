@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/tickets"
 )
@@ -133,7 +134,7 @@ func (s *Stream) unsubscribe(sub *subscriber) {
 }
 
 // Register adds GET /api/v1/stream to mux.
-func (s *Stream) Register(mux *http.ServeMux) { mux.Handle("GET /api/v1/stream", s) }
+func (s *Stream) Register(mux httpjson.Mux) { mux.Handle("GET /api/v1/stream", s) }
 
 // ServeHTTP serves one subscriber until it goes, falls behind, or Close.
 func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
