@@ -138,7 +138,7 @@ func (a *Analytics) Run(ctx context.Context, endpoint string, p *Params) (any, e
 }
 
 // Register adds GET /api/v1/analytics/{endpoint} to mux.
-func (a *Analytics) Register(mux *http.ServeMux, now func() time.Time) {
+func (a *Analytics) Register(mux httpjson.Mux, now func() time.Time) {
 	mux.HandleFunc("GET /api/v1/analytics/{endpoint}", func(w http.ResponseWriter, r *http.Request) {
 		ep := r.PathValue("endpoint")
 		def := 7 * 24 * time.Hour

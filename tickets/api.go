@@ -40,7 +40,7 @@ type API struct {
 func New(st State) *API { return &API{st: st} }
 
 // Register adds the routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux httpjson.Mux) {
 	mux.HandleFunc("GET /api/v1/incidents", a.list)
 	mux.HandleFunc("GET /api/v1/incidents/{id}", a.get)
 	mux.HandleFunc("GET /api/v1/incidents/{id}/explain", a.explain)

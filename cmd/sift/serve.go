@@ -32,6 +32,7 @@ import (
 	"github.com/sift-aiops/sift/ingest/httpapi"
 	"github.com/sift-aiops/sift/ingest/kafka"
 	"github.com/sift-aiops/sift/internal/auth"
+	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
@@ -217,7 +218,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		log.Info("knowledge base loaded", "dir", kcfg.Dir, "articles", kb.Len())
 	}
 
-	mux := http.NewServeMux()
+	serveMux := http.NewServeMux()
+	mux := httpjson.NewRoutes(serveMux) // records the routes: openapi_test.go checks them against openapi.json
 	ingestAPI := httpapi.New(cfg.Ingest, p, p, reg, time.Now)
 	ingestAPI.Silences = p
 	ingestAPI.Changes = p
@@ -374,6 +376,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		io.WriteString(w, knowledge.Draft(inc, alerts, linked))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
 	health := func(w http.ResponseWriter, r *http.Request) {
 		tickets.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
@@ -398,12 +401,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	mux.HandleFunc("GET /-/healthy", health)
 	mux.HandleFunc("GET /readyz", readyz)
 	mux.HandleFunc("GET /-/ready", readyz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		tickets.WriteError(w, http.StatusNotFound, "", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", noRoute(serveMux)) // 404, or 405 for a path served with other methods
+	if routesRegistered != nil {
+		routesRegistered(mux.Patterns())
+	}
 
 	srv := &http.Server{
-		Handler:           guard.Middleware(mux, requireJSON(mux)), // auth first: a refused request learns nothing else
+		Handler:           guard.Middleware(serveMux, requireJSON(serveMux)), // auth first: a refused request learns nothing else
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

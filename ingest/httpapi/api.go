@@ -200,7 +200,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 //	POST /api/v1/events                  generic events (200 {"accepted": n})
 //
 // Other methods on these paths get 405 with a JSON error.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux httpjson.Mux) {
 	mux.HandleFunc("POST /api/v2/alerts", a.handleIngest(ingest.FormatAMv2))
 	mux.HandleFunc("GET /api/v2/alerts", a.handleGetAlerts)
 	mux.HandleFunc("/api/v2/alerts", methodNotAllowed("GET, HEAD, POST"))

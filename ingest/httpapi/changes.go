@@ -26,7 +26,7 @@ type ChangeStore interface {
 // maxChangesPerRequest bounds a POST of a list of changes.
 const maxChangesPerRequest = 1000
 
-func (a *API) registerChanges(mux *http.ServeMux) {
+func (a *API) registerChanges(mux httpjson.Mux) {
 	if a.Changes == nil {
 		return
 	}

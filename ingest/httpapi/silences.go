@@ -52,7 +52,7 @@ func (a *API) gettable(s *model.Silence) gettableSilence {
 		Maintenance: s.Maintenance}
 }
 
-func (a *API) registerSilences(mux *http.ServeMux) {
+func (a *API) registerSilences(mux httpjson.Mux) {
 	if a.Silences == nil {
 		mux.HandleFunc("GET /api/v2/silences", func(w http.ResponseWriter, r *http.Request) {
 			httpjson.Write(w, http.StatusOK, []struct{}{})

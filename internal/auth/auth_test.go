@@ -71,7 +71,7 @@ func siftMux() *http.ServeMux {
 		"GET /api/v1/knowledge/search", "GET /api/v1/analytics/{endpoint}",
 		"GET /metrics", "GET /debug/pprof/", "GET /debug/pprof/profile",
 		"GET /api/v1/stream", "GET /api/v1/notify/targets", "POST /api/v1/notify/test",
-		"GET /api/v1/somethingnew", "PUT /api/v1/somethingnew",
+		"GET /api/v1/openapi.json", "GET /api/v1/somethingnew", "PUT /api/v1/somethingnew",
 	} {
 		mux.HandleFunc(p, ok)
 	}
@@ -159,6 +159,7 @@ func TestPolicyPerRole(t *testing.T) {
 		{"GET", "/debug/pprof/heap", admins, 200},
 		{"GET", "/debug/pprof/profile", admins, 200},
 		{"POST", "/api/v1/notify/test", admins, 200}, // unlisted mutation
+		{"GET", "/api/v1/openapi.json", all, 200},
 		{"GET", "/api/v1/somethingnew", reads, 200},
 		{"PUT", "/api/v1/somethingnew", admins, 200},
 		{"GET", "/no/such/route", all, 404},

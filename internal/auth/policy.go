@@ -60,6 +60,8 @@ var policy = map[string]roleSet{
 
 	// The 404 catch-all: a valid token learns there is no such route.
 	"/": anyToken,
+	// The API's description (OpenAPI): any valid token may read it.
+	"GET /api/v1/openapi.json": anyToken,
 
 	// Senders: Prometheus, Alertmanager, event and change feeds.
 	"POST /api/v2/alerts":     send,

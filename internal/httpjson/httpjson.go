@@ -1,10 +1,12 @@
 // Package httpjson writes Sift's JSON responses, and its one error body
-// ({"error": "...", "field": "..."}) for every API.
+// ({"error": "...", "field": "..."}) for every API; Mux and Routes are
+// where the APIs register their routes.
 package httpjson
 
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 )
 
 // ErrorBody is the body of every 4xx/5xx answer: what is wrong and, when
@@ -33,4 +35,48 @@ func write(w http.ResponseWriter, code int, v any, indent bool) {
 		enc.SetIndent("", "  ")
 	}
 	_ = enc.Encode(v)
+}
+
+// Mux is where routes are registered: an *http.ServeMux, or Routes, which
+// also records them.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
+// Routes registers routes on a ServeMux and records their patterns, so
+// that the routes served can be listed (and checked against the API's
+// description).
+type Routes struct {
+	mux      *http.ServeMux
+	mu       sync.Mutex
+	patterns []string
+}
+
+// NewRoutes returns a Routes registering on mux.
+func NewRoutes(mux *http.ServeMux) *Routes { return &Routes{mux: mux} }
+
+// Handle registers handler for pattern on the ServeMux and records it.
+func (r *Routes) Handle(pattern string, handler http.Handler) {
+	r.mux.Handle(pattern, handler)
+	r.record(pattern)
+}
+
+// HandleFunc registers handler for pattern on the ServeMux and records it.
+func (r *Routes) HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request)) {
+	r.mux.HandleFunc(pattern, handler)
+	r.record(pattern)
+}
+
+func (r *Routes) record(pattern string) {
+	r.mu.Lock()
+	r.patterns = append(r.patterns, pattern)
+	r.mu.Unlock()
+}
+
+// Patterns returns the patterns registered so far, in order.
+func (r *Routes) Patterns() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.patterns...)
 }

@@ -253,7 +253,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 
 // Register serves GET /api/v1/maintenance: the windows with their next
 // occurrences (within a week) and whether one runs now.
-func (s *Scheduler) Register(mux *http.ServeMux) {
+func (s *Scheduler) Register(mux httpjson.Mux) {
 	mux.HandleFunc("GET /api/v1/maintenance", func(w http.ResponseWriter, r *http.Request) {
 		type view struct {
 			Name     string                 `json:"name"`
