@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/model"
 )
@@ -116,10 +117,10 @@ func (a *API) handleListChanges(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("since"); s != "" {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {
 			since = t
-		} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		} else if d, err := correlate.ParseDuration(s); err == nil && d > 0 {
 			since = a.now().Add(-d)
 		} else {
-			httpjson.Error(w, http.StatusBadRequest, "since", fmt.Sprintf("since: %q is neither an RFC 3339 time nor a duration like 24h", s))
+			httpjson.Error(w, http.StatusBadRequest, "since", fmt.Sprintf("since: %q is neither an RFC 3339 time nor a duration like 24h or 7d", s))
 			return
 		}
 	}
