@@ -118,6 +118,13 @@ type Config struct {
 	// Retention: resolved incidents and alerts older than this are dropped
 	// from the live state (history keeps them).
 	Retention Duration `yaml:"retention"`
+	// Observers name monitoring components (exporters, probes) that appear
+	// in the topology label (or are the label's value) without being the
+	// service an alert is about; WorkloadLabels are where such alerts name
+	// their workload (see identity.go). Defaults fit the Prometheus
+	// Operator and node/blackbox/snmp exporters; [] turns either off.
+	Observers      []string `yaml:"observers"`
+	WorkloadLabels []string `yaml:"workload_labels"`
 	// ChangeWindow: a change (POST /api/v1/changes) made this long before
 	// an incident started, on its root-cause service or a service that one
 	// depends on, is root-cause evidence. Default 30m.
@@ -187,6 +194,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Retention == 0 {
 		c.Retention = Duration(7 * 24 * time.Hour)
+	}
+	if c.Observers == nil {
+		c.Observers = DefaultObservers
+	}
+	if c.WorkloadLabels == nil {
+		c.WorkloadLabels = DefaultWorkloadLabels
 	}
 	if c.ChangeWindow == 0 {
 		c.ChangeWindow = Duration(30 * time.Minute)

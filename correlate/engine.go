@@ -127,6 +127,7 @@ type Engine struct {
 	stats      Stats
 	names      map[string]*nameStat // alert name -> how often it had company (noise.go)
 	groupBuf   []byte
+	observer   map[string]bool // correlate.observers (identity.go)
 	sil        silenceIndex
 	held       map[model.Fingerprint]*alertRec // firing alerts held by silences
 	changes    changeLog
@@ -138,7 +139,12 @@ type Engine struct {
 func New(cfg Config, topo Topology) *Engine {
 	cfg = cfg.WithDefaults()
 	topo = topo.WithDefaults()
+	observer := make(map[string]bool, len(cfg.Observers))
+	for _, o := range cfg.Observers {
+		observer[o] = true
+	}
 	return &Engine{
+		observer:  observer,
 		cfg:       cfg,
 		topo:      topo,
 		near:      newGraph(topo, cfg.MaxHops),
@@ -314,9 +320,9 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 }
 
 func (e *Engine) initRec(rec *alertRec) {
-	rec.service = rec.alert.Labels[e.topo.Label]
+	rec.service = e.serviceOf(rec.alert.Labels)
 	rec.hostLevel = rec.service == ""
-	rec.gkey, rec.hasGkey = e.groupKey(rec.alert.Labels)
+	rec.gkey, rec.hasGkey = e.groupKey(rec.alert.Labels, rec.service)
 }
 
 // pushExpiry makes sure the alert is checked for expiry by its endsAt.
@@ -795,7 +801,7 @@ func (e *Engine) allOn(inc *incident, label, value string) bool {
 	return inc.agg.HostCount[label+"="+value] == len(inc.members)
 }
 
-func (e *Engine) groupKey(ls model.LabelSet) (string, bool) {
+func (e *Engine) groupKey(ls model.LabelSet, service string) (string, bool) {
 	if len(e.cfg.GroupBy) == 0 {
 		return "", false
 	}
@@ -804,6 +810,9 @@ func (e *Engine) groupKey(ls model.LabelSet) (string, bool) {
 	b := e.groupBuf[:0]
 	for _, l := range e.cfg.GroupBy {
 		v := ls[l]
+		if l == e.topo.Label {
+			v = service // the service it is about, not the exporter that saw it
+		}
 		if v == "" {
 			return "", false
 		}
