@@ -577,7 +577,9 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	// incident of a service it depends on. An alert on a dependency joins
 	// only if the incident's root cause depends on it (it may be the real
 	// root). Siblings that merely share a dependency are not related.
-	if !rec.noise && rec.service != "" && len(e.topo.DependsOn) > 0 {
+	// The same service needs no dependency graph: it is matched with or
+	// without a topology.
+	if !rec.noise && rec.service != "" {
 		symptom := e.isSymptom(rec)
 		for _, other := range append(e.near.related(rec.service), rec.service) {
 			for _, inc := range e.byService[other] {

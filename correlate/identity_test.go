@@ -71,3 +71,14 @@ func TestSystemdUnitNamesItsService(t *testing.T) {
 		}
 	}
 }
+
+// Without a topology, alerts on the same service at the same moment are
+// one incident (issue #12: most users start without one).
+func TestSameServiceJoinsWithoutTopology(t *testing.T) {
+	e := New(Config{}, Topology{})
+	send(e, al("NodeDown", "frontend", "node", "node-4"), time.Minute, time.Minute)
+	send(e, al("HighErrorRate", "frontend", "node", "node-4"), time.Minute, time.Minute)
+	if inc := only(t, e); inc.AlertCount != 2 || inc.Members[1].Reason.Kind != model.ReasonTopology {
+		t.Fatalf("same service, same second: %s", dump(inc))
+	}
+}
