@@ -599,8 +599,10 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 						continue
 					}
 					// Alerts that one fault raises on one service start nearly
-					// together; a stray alert minutes apart is more likely noise.
-					if !symptom && gap > w/3 {
+					// together; a stray alert minutes apart is more likely
+					// noise, unless the fault still fires and it is within the
+					// window (rules with for: 5m report the cause late).
+					if !symptom && gap > w/3 && !(inc.firing > 0 && gap <= w) {
 						continue
 					}
 					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)

@@ -82,3 +82,22 @@ func TestSameServiceJoinsWithoutTopology(t *testing.T) {
 		t.Fatalf("same service, same second: %s", dump(inc))
 	}
 }
+
+// A cause alert that starts minutes late on the service of a fault that is
+// still firing (a rule with for: 5m) joins it.
+func TestLateCauseJoinsFiringFault(t *testing.T) {
+	e := New(Config{}, Topology{})
+	sendLong(e, al("HighLatency", "search"), time.Minute)
+	sendLong(e, al("PodCrashLooping", "search"), 5*time.Minute) // 4 minutes later
+	if inc := only(t, e); inc.AlertCount != 2 {
+		t.Fatalf("late cause: %s", dump(inc))
+	}
+	// Once the fault stopped firing, a cause alert much later is its own.
+	e = New(Config{}, Topology{})
+	send(e, al("HighLatency", "search"), time.Minute, time.Minute)
+	resolve(e, al("HighLatency", "search"), 2*time.Minute)
+	sendLong(e, al("PodCrashLooping", "search"), 5*time.Minute)
+	if n := len(e.All()); n != 2 {
+		t.Fatalf("after the fault resolved: %d incidents", n)
+	}
+}
