@@ -125,6 +125,12 @@ type Config struct {
 	// Operator and node/blackbox/snmp exporters; [] turns either off.
 	Observers      []string `yaml:"observers"`
 	WorkloadLabels []string `yaml:"workload_labels"`
+	// Roles give alerts a role (cause, symptom, none) by Alertmanager
+	// matchers; CauseWords and SymptomWords seed the roles of the others
+	// (see roles.go).
+	Roles        []RoleRule `yaml:"roles"`
+	CauseWords   []string   `yaml:"cause_words"`
+	SymptomWords []string   `yaml:"symptom_words"`
 	// ChangeWindow: a change (POST /api/v1/changes) made this long before
 	// an incident started, on its root-cause service or a service that one
 	// depends on, is root-cause evidence. Default 30m.
@@ -201,6 +207,12 @@ func (c Config) WithDefaults() Config {
 	if c.WorkloadLabels == nil {
 		c.WorkloadLabels = DefaultWorkloadLabels
 	}
+	if c.CauseWords == nil {
+		c.CauseWords = DefaultCauseWords
+	}
+	if c.SymptomWords == nil {
+		c.SymptomWords = DefaultSymptomWords
+	}
 	if c.ChangeWindow == 0 {
 		c.ChangeWindow = Duration(30 * time.Minute)
 	}
@@ -214,6 +226,9 @@ const DefaultMaxAlertsPerIncident = 10_000
 func (c Config) Validate() error {
 	if c.MaxAlertsPerIncident < 0 {
 		return fmt.Errorf("correlate.max_alerts_per_incident: must not be negative")
+	}
+	if _, err := compileRoles(c.Roles); err != nil {
+		return err
 	}
 	for _, r := range c.IDPrefix {
 		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {

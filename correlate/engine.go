@@ -50,6 +50,7 @@ type alertRec struct {
 	noise        bool // this episode is background noise (see noise.go)
 	probe        bool // ... tentatively: count it as its incident resolves
 	held         bool // fired while silenced: in no incident (silence.go)
+	role         byte // configured role (roles.go), roleUnset if none
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -114,25 +115,28 @@ type Engine struct {
 	bySig    map[string][]*incident
 	sigPrb   map[string]string
 
-	expiry     expiryHeap
-	rechecks   []recheck // sorted by due (recovery.go)
-	lastGC     time.Time
-	emit       bool
-	hist       bool      // collect history events (history.go)
-	overflowOf *incident // set by match: a full incident the alert belonged with
-	histAlerts []model.AlertEvent
-	histLife   []lifeRec
-	pending    []pendingEvent
-	pendIdx    map[*incident]int // incident -> index of its pending "updated" event
-	stats      Stats
-	names      map[string]*nameStat // alert name -> how often it had company (noise.go)
-	groupBuf   []byte
-	observer   map[string]bool // correlate.observers (identity.go)
-	sil        silenceIndex
-	held       map[model.Fingerprint]*alertRec // firing alerts held by silences
-	changes    changeLog
-	slaPolicy  SLAPolicy
-	slaDue     slaHeap // SLA deadlines of open incidents (sla.go)
+	expiry       expiryHeap
+	rechecks     []recheck // sorted by due (recovery.go)
+	lastGC       time.Time
+	emit         bool
+	hist         bool      // collect history events (history.go)
+	overflowOf   *incident // set by match: a full incident the alert belonged with
+	histAlerts   []model.AlertEvent
+	histLife     []lifeRec
+	pending      []pendingEvent
+	pendIdx      map[*incident]int // incident -> index of its pending "updated" event
+	stats        Stats
+	names        map[string]*nameStat // alert name -> how often it had company (noise.go)
+	groupBuf     []byte
+	observer     map[string]bool // correlate.observers (identity.go)
+	roles        []compiledRole  // correlate.roles (roles.go)
+	causeWords   map[string]bool
+	symptomWords map[string]bool
+	sil          silenceIndex
+	held         map[model.Fingerprint]*alertRec // firing alerts held by silences
+	changes      changeLog
+	slaPolicy    SLAPolicy
+	slaDue       slaHeap // SLA deadlines of open incidents (sla.go)
 }
 
 // New returns an engine with cfg and topo (defaults applied).
@@ -143,21 +147,25 @@ func New(cfg Config, topo Topology) *Engine {
 	for _, o := range cfg.Observers {
 		observer[o] = true
 	}
+	roles, _ := compileRoles(cfg.Roles) // validated with the configuration
 	return &Engine{
-		observer:  observer,
-		cfg:       cfg,
-		topo:      topo,
-		near:      newGraph(topo, cfg.MaxHops),
-		full:      newGraph(topo, 1<<20),
-		alerts:    map[model.Fingerprint]*alertRec{},
-		incs:      map[string]*incident{},
-		names:     map[string]*nameStat{},
-		byGroup:   map[string]*incident{},
-		byService: map[string][]*incident{},
-		byInfra:   map[string][]*incident{},
-		problems:  map[string]*model.Problem{},
-		bySig:     map[string][]*incident{},
-		sigPrb:    map[string]string{},
+		observer:     observer,
+		roles:        roles,
+		causeWords:   wordSet(cfg.CauseWords),
+		symptomWords: wordSet(cfg.SymptomWords),
+		cfg:          cfg,
+		topo:         topo,
+		near:         newGraph(topo, cfg.MaxHops),
+		full:         newGraph(topo, 1<<20),
+		alerts:       map[model.Fingerprint]*alertRec{},
+		incs:         map[string]*incident{},
+		names:        map[string]*nameStat{},
+		byGroup:      map[string]*incident{},
+		byService:    map[string][]*incident{},
+		byInfra:      map[string][]*incident{},
+		problems:     map[string]*model.Problem{},
+		bySig:        map[string][]*incident{},
+		sigPrb:       map[string]string{},
 	}
 }
 
@@ -321,6 +329,7 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 
 func (e *Engine) initRec(rec *alertRec) {
 	rec.service = e.serviceOf(rec.alert.Labels)
+	rec.role = e.configuredRole(rec.alert.Labels)
 	rec.hostLevel = rec.service == ""
 	rec.gkey, rec.hasGkey = e.groupKey(rec.alert.Labels, rec.service)
 }

@@ -59,7 +59,7 @@ func (s *nameStat) companyRate() float64 {
 // noise (rec.noise). It is called once per episode.
 func (e *Engine) noisy(rec *alertRec) {
 	rec.noise, rec.probe = false, false
-	if !e.noiseName(rec.alert.Name()) {
+	if rec.role == roleCause || !e.noiseName(rec.alert.Name()) {
 		return
 	}
 	s := e.names[rec.alert.Name()]

@@ -110,12 +110,14 @@ func (e *Engine) AlertCount() (known, firing int) {
 
 // Filter selects incidents.
 type Filter struct {
-	Status  string    // open (incl. acknowledged), acknowledged, resolved, or "" for all
-	Service string    // has an alert on this service
-	Since   time.Time // updated at or after
-	Problem string
-	Offset  int
-	Limit   int // 0: no limit
+	Status   string    // open (incl. acknowledged), acknowledged, resolved, or "" for all
+	Service  string    // has an alert on this service
+	Since    time.Time // updated at or after
+	Problem  string
+	Team     string // classified for this team
+	Priority string // classified with this priority (P1...)
+	Offset   int
+	Limit    int // 0: no limit
 }
 
 // Incidents returns copies of the matching incidents, newest first, and
@@ -148,6 +150,12 @@ func (e *Engine) Incidents(f Filter) ([]*model.Incident, int) {
 			continue
 		}
 		if f.Problem != "" && inc.Problem != f.Problem {
+			continue
+		}
+		if f.Team != "" && (inc.Class == nil || inc.Class.Team != f.Team) {
+			continue
+		}
+		if f.Priority != "" && (inc.Class == nil || inc.Class.Priority != f.Priority) {
 			continue
 		}
 		total++

@@ -49,18 +49,16 @@ func jaccard(a []string, set map[string]struct{}) float64 {
 	return float64(inter) / float64(union)
 }
 
-// symptomWords mark alerts on the golden signals that a failing
-// dependency propagates to its callers: errors, latency, saturation.
-var symptomWords = map[string]bool{
-	"error": true, "errors": true, "5xx": true, "latency": true, "slow": true, "timeout": true, "timeouts": true,
-	"unavailable": true, "upstream": true, "unreachable": true, "refused": true, "circuit": true,
-	"retries": true, "saturation": true, "degraded": true,
-}
-
 // isSymptom reports whether the alert reads like a propagated symptom.
 func (e *Engine) isSymptom(rec *alertRec) bool {
+	switch rec.role {
+	case roleSymptom:
+		return true
+	case roleCause, roleNone:
+		return false
+	}
 	for _, w := range e.tokens(rec) {
-		if symptomWords[w] {
+		if e.symptomWords[w] {
 			return true
 		}
 	}
@@ -69,22 +67,17 @@ func (e *Engine) isSymptom(rec *alertRec) bool {
 	return strings.Contains(n, "5xx") || strings.Contains(n, "error")
 }
 
-// causeWords mark alerts that say a service itself is failing (down,
-// crashing, out of memory, unhealthy): failures that callers feel.
-var causeWords = map[string]bool{
-	"down": true, "crash": true, "crashing": true, "crashed": true, "crashloop": true, "looping": true, "oom": true,
-	"killed": true, "killer": true, "unhealthy": true, "healthy": true, "ready": true, "unavailable": true,
-	"probe": true, "restart": true, "restarts": true, "restarting": true, "leak": true, "mismatch": true,
-	"evicted": true, "terminated": true, "exhausted": true, "deadlock": true, "panic": true, "panics": true,
-	"absent": true, "missing": true, "unreachable": true, "failed": true, "failing": true, "failure": true,
-	"saturated": true, "saturation": true, "full": true, "memory": true, "waiting": true,
-}
-
 // isCause reports whether the alert reads like the failure of the service
 // itself rather than a symptom or an unrelated warning.
 func (e *Engine) isCause(rec *alertRec) bool {
+	switch rec.role {
+	case roleCause:
+		return true
+	case roleSymptom, roleNone:
+		return false
+	}
 	for _, w := range e.tokens(rec) {
-		if causeWords[w] {
+		if e.causeWords[w] {
 			return true
 		}
 	}
