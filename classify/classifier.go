@@ -43,6 +43,10 @@ type Classifier struct {
 
 	analyzer analysis.Analyzer
 	tmp      string // temporary index directory (no index_path), removed by Close
+
+	// Trust, when set, is what LLM proposals have shown against agents'
+	// decisions; WithTriage's gating follows it (see trust.go).
+	Trust *Trust
 }
 
 // New validates cfg and opens the kNN index (cfg.KNN.IndexPath, or in

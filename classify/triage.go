@@ -22,8 +22,19 @@ const DefaultTriageWeight = 0.5
 //     signature); a proposal that contradicts kNN's candidate is not taken;
 //   - priority stays with the route or the priority matrix (configuration).
 //
+// With c.Trust, what the model has shown against agents' decisions
+// adjusts the second rule: a model whose proposals agents confirmed at
+// least TrustHigh of the time (over TrustMinSamples or more) is taken
+// against kNN's unconfident candidate too, with its precision as weight;
+// one below TrustLow is not taken at all.
+//
 // Sources record what came from the LLM and with what weight.
 func (c *Classifier) WithTriage(res Result, t *model.Triage, weight float64) Result {
+	return c.WithTriageTrust(res, t, weight, c.Trust)
+}
+
+// WithTriageTrust is WithTriage with the given trust counts (nil: none).
+func (c *Classifier) WithTriageTrust(res Result, t *model.Triage, weight float64, trust *Trust) Result {
 	if t == nil {
 		return res
 	}
@@ -32,6 +43,12 @@ func (c *Classifier) WithTriage(res Result, t *model.Triage, weight float64) Res
 	}
 	res.Sources = append([]string(nil), res.Sources...)
 	who := "llm " + t.Model
+	prec, checked := trust.Level(t.Model)
+	trusted := checked >= TrustMinSamples && prec >= TrustHigh
+	distrusted := checked >= TrustMinSamples && prec < TrustLow
+	if trusted {
+		weight = prec
+	}
 	apply := func(field, proposal string, allowed map[string]bool, from *string, knn string, cur *string) {
 		switch {
 		case proposal == "":
@@ -42,12 +59,17 @@ func (c *Classifier) WithTriage(res Result, t *model.Triage, weight float64) Res
 			if proposal != *cur {
 				res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s; the %s decision stands", field, who, proposal, *from))
 			}
-		case knn != "" && knn != proposal:
+		case distrusted:
+			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s; not followed: agents confirmed %.0f%% of its %d checked proposals", field, who, proposal, 100*prec, checked))
+		case knn != "" && knn != proposal && !trusted:
 			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s against kNN's candidate %s: neither confident, fallback kept", field, who, proposal, knn))
 		default:
 			*cur, *from = proposal, "llm"
 			why := "no past incident to compare"
-			if knn != "" {
+			switch {
+			case trusted:
+				why = fmt.Sprintf("agents confirmed %.0f%% of its %d checked proposals", 100*prec, checked)
+			case knn != "":
 				why = "agrees with kNN's candidate below the threshold"
 			}
 			for i, s := range res.Sources {

@@ -58,3 +58,45 @@ func TestPromptViewHidesFallbackCandidates(t *testing.T) {
 		t.Fatal("PromptView changed the result")
 	}
 }
+
+// What a model has shown against agents' decisions moves the gating: a
+// model agents confirmed is taken against kNN's candidate, one they
+// mostly corrected is not followed even where it agrees with kNN.
+func TestWithTriageFollowsMeasuredTrust(t *testing.T) {
+	path := t.TempDir() + "/trust.json"
+	trust, err := OpenTrust(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Classifier{teams: set([]string{"payments", "web"}), cats: set([]string{"availability", "latency"}), Trust: trust}
+	res := Result{Classification: model.Classification{Team: "ops", Sources: []string{"team: fallback"}}, TeamFrom: "fallback", KNNTeam: "web"}
+	good := &model.Triage{Team: "payments", Model: "good"}
+	bad := &model.Triage{Team: "web", Model: "bad"}
+	// Before any check: the default gating (contradicting kNN: kept out;
+	// agreeing with kNN: taken).
+	if r := c.WithTriage(res, good, 0.5); r.Team != "ops" {
+		t.Fatalf("unchecked model against kNN: %+v", r)
+	}
+	if r := c.WithTriage(res, bad, 0.5); r.Team != "web" {
+		t.Fatalf("unchecked model agreeing with kNN: %+v", r)
+	}
+	for i := 0; i < TrustMinSamples; i++ {
+		trust.Record("good", "payments", "payments")
+		trust.Record("bad", "web", "payments")
+	}
+	r := c.WithTriage(res, good, 0.5)
+	if r.Team != "payments" || r.TeamFrom != "llm" || r.Confidence < TrustHigh || !strings.Contains(strings.Join(r.Sources, "|"), "agents confirmed") {
+		t.Fatalf("trusted model: %+v", r)
+	}
+	if r := c.WithTriage(res, bad, 0.5); r.Team != "ops" || !strings.Contains(strings.Join(r.Sources, "|"), "not followed") {
+		t.Fatalf("distrusted model: %+v", r)
+	}
+	// The counts survive a restart.
+	again, err := OpenTrust(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, n := again.Level("good"); n != TrustMinSamples || p < TrustHigh {
+		t.Fatalf("reopened: %v %d", p, n)
+	}
+}

@@ -289,6 +289,7 @@ type row struct {
 	truth, today, knn string
 	asked, newSig     bool
 	gated, ungated    []string // per model
+	trusted           []string // per model: gated with the trust agents' decisions measured so far
 	answer            []string // per model: the team answered ("" without a triage)
 }
 
@@ -319,6 +320,7 @@ type options struct {
 	fallback      string // "", a team, or "majority"
 	minConfidence float64
 	goodAcc       float64
+	agentChecks   float64 // share of asked incidents whose team agents decide (classify.Trust)
 }
 
 func evalSeed(name string, train, test *stormtruth.Scenario, o options) (*seedResult, error) {
@@ -368,10 +370,11 @@ func evalSeed(name string, train, test *stormtruth.Scenario, o options) (*seedRe
 		r := row{truth: test.Truth[inc.ID], today: res.Team, knn: res.KNNTeam, newSig: len(res.Similar) == 0,
 			asked:   llm.ShouldAsk(res.Confidence, res.TeamFrom == "route", len(res.Similar) == 0, lcfg.MinConfidence),
 			gated:   make([]string, len(ms)),
+			trusted: make([]string, len(ms)),
 			ungated: make([]string, len(ms)),
 			answer:  make([]string, len(ms))}
 		for j := range ms {
-			r.gated[j], r.ungated[j] = res.Team, res.Team
+			r.gated[j], r.ungated[j], r.trusted[j] = res.Team, res.Team, res.Team
 		}
 		rows[i] = r
 	}
@@ -393,6 +396,10 @@ func evalSeed(name string, train, test *stormtruth.Scenario, o options) (*seedRe
 				return
 			}
 			st := &calls[j]
+			// Agents check each asked incident as they resolve it (its
+			// true team), in order: the trust the gating follows is what
+			// the model has shown on the incidents before.
+			trust, _ := classify.OpenTrust("")
 			for i := range items {
 				if !rows[i].asked {
 					continue
@@ -417,8 +424,12 @@ func evalSeed(name string, train, test *stormtruth.Scenario, o options) (*seedRe
 					continue
 				}
 				rows[i].answer[j] = tr.Team
-				rows[i].gated[j] = cl.WithTriage(it.res, tr, 0).Team
+				rows[i].gated[j] = cl.WithTriageTrust(it.res, tr, 0, nil).Team
+				rows[i].trusted[j] = cl.WithTriageTrust(it.res, tr, 0, trust).Team
 				rows[i].ungated[j] = ungated(it.res, tr)
+				if o.agentChecks > 0 && seedOf(it.q.ID, "check")%1000 < uint64(o.agentChecks*1000) {
+					trust.Record(tr.Model, tr.Team, rows[i].truth)
+				}
 			}
 		}()
 	}
@@ -488,7 +499,12 @@ func report(title string, rows []row, calls []callStats, ms []simModel, threshol
 	for j, m := range ms {
 		g := count(rows, func(r row) string { return r.gated[j] })
 		line("**"+m.name+" model, gated (WithTriage)**", g)
+		tg := count(rows, func(r row) string { return r.trusted[j] })
+		line("**"+m.name+" model, gated with measured trust**", tg)
 		line(m.name+" model, no gating (proposal taken where asked)", count(rows, func(r row) string { return r.ungated[j] }))
+		if tg.right < today.right {
+			regress = append(regress, fmt.Sprintf("%s: %s model gated with trust %s < kNN alone %s", title, m.name, pct(tg.right, tg.n), pct(today.right, today.n)))
+		}
 		if g.right < today.right {
 			regress = append(regress, fmt.Sprintf("%s: %s model gated %s < kNN alone %s", title, m.name, pct(g.right, g.n), pct(today.right, today.n)))
 		}
@@ -550,6 +566,7 @@ func main() {
 	fallback := flag.String("fallback-team", "", `classify.fallback_team: empty (unassigned, the default), a team, or "majority" (the training set's majority class)`)
 	minConf := flag.Float64("min-confidence", 0, "llm.min_confidence (0: the default, 0.6)")
 	goodAcc := flag.Float64("good-accuracy", 0.9, "share of right answers of the good model")
+	agentChecks := flag.Float64("agent-checks", 1, "share of asked incidents whose team an agent decides, which the trust counts (0: none)")
 	flag.Parse()
 
 	seeds, err := parseSeeds(*seedsF)
@@ -578,7 +595,7 @@ func main() {
 		scen[seed] = s
 		return s, nil
 	}
-	o := options{k: *k, fallback: *fallback, minConfidence: *minConf, goodAcc: *goodAcc}
+	o := options{k: *k, fallback: *fallback, minConfidence: *minConf, goodAcc: *goodAcc, agentChecks: *agentChecks}
 	threshold := classify.Config{}.WithDefaults().KNN.MinConfidence
 	ms := models(*goodAcc, "(training majority)")
 	fmt.Printf("# llmeval (%s, load average %s, %d cores)\n\n", time.Now().UTC().Format(time.RFC3339), machine.LoadAvgOr("?"), runtime.NumCPU())

@@ -25,14 +25,36 @@ type classifyStage struct {
 	// classification is not confident about.
 	triage *triageStage
 
-	mu    sync.RWMutex
-	cache map[string]cached
+	mu      sync.RWMutex
+	cache   map[string]cached
+	checked map[string]bool // incidents whose triage an agent's decision checked
 
 	// prio journals the classifier's priority of an incident (it sets the
 	// SLA clock) off the export path; nil: not journaled (backfill).
 	prio        chan model.Action
 	prioMu      sync.Mutex
 	prioPending map[string]string // incident -> "priority|team" queued
+}
+
+// checkTriage counts, once per incident, whether the agent's team is the
+// one the LLM proposed.
+func (s *classifyStage) checkTriage(inc *model.Incident) {
+	if s.c.Trust == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.checked == nil {
+		s.checked = map[string]bool{}
+	}
+	done := s.checked[inc.ID]
+	s.checked[inc.ID] = true
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	if err := s.c.Trust.Record(inc.Triage.Model, inc.Triage.Team, inc.Class.Team); err != nil {
+		s.log.Warn("llm trust not saved", "err", err)
+	}
 }
 
 // startPrioritizer journals, with act, the priorities the stage decides
@@ -117,6 +139,10 @@ func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) e
 		if inc == nil {
 			continue
 		}
+		if ev.Type == model.EventClassified && inc.Class != nil && inc.Triage != nil {
+			// An agent's decision checks the LLM's proposal (classify.Trust).
+			s.checkTriage(inc)
+		}
 		s.mu.RLock()
 		prev, seen := s.cache[inc.ID]
 		s.mu.RUnlock()
@@ -150,6 +176,7 @@ func (s *classifyStage) Export(ctx context.Context, evs []model.IncidentEvent) e
 		if ev.Type == model.EventResolved {
 			s.mu.Lock()
 			delete(s.cache, inc.ID)
+			delete(s.checked, inc.ID)
 			s.mu.Unlock()
 			s.triage.forget(inc.ID)
 		}
