@@ -26,7 +26,7 @@ func TestAgentDecisionChecksTriage(t *testing.T) {
 	s.view = func(string) []model.AlertState { return nil }
 	ev := func(id, agentTeam string) model.IncidentEvent {
 		return model.IncidentEvent{Type: model.EventClassified, At: time.Now(), Incident: &model.Incident{ID: id, Status: model.IncidentOpen,
-			Class: &model.Classification{Team: agentTeam, Sources: []string{"corrected by ann"}},
+			Class:  &model.Classification{Team: agentTeam, Sources: []string{"corrected by ann"}},
 			Triage: &model.Triage{Team: "payments", Model: "m1", Source: "llm"}}}
 	}
 	s.Export(context.Background(), []model.IncidentEvent{ev("INC-1", "payments"), ev("INC-2", "web")})
