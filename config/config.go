@@ -20,6 +20,7 @@ import (
 	"github.com/sift-aiops/sift/history"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/kafka"
+	"github.com/sift-aiops/sift/ingest/servicegraph"
 	"github.com/sift-aiops/sift/internal/auth"
 	"github.com/sift-aiops/sift/internal/yamlpath"
 	"github.com/sift-aiops/sift/knowledge"
@@ -246,6 +247,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.SLA.Validate(); err != nil {
+		return err
+	}
+	if err := servicegraph.Validate(c.Topology.ServiceGraph); err != nil {
 		return err
 	}
 	if err := c.Maintenance.Validate(); err != nil {

@@ -143,6 +143,9 @@ type Topology struct {
 	Label string `yaml:"label"`
 	// DependsOn maps a service to the services it calls / depends on.
 	DependsOn map[string][]string `yaml:"depends_on"`
+	// ServiceGraph, when set, adds the edges of a service graph read from
+	// Prometheus (see learned.go).
+	ServiceGraph *ServiceGraph `yaml:"service_graph"`
 }
 
 // WithDefaults returns c with unset fields at their defaults.

@@ -135,6 +135,7 @@ type Engine struct {
 	sil          silenceIndex
 	held         map[model.Fingerprint]*alertRec // firing alerts held by silences
 	changes      changeLog
+	learned      map[string]map[string][]string // learned topology by source (learned.go)
 	slaPolicy    SLAPolicy
 	slaDue       slaHeap // SLA deadlines of open incidents (sla.go)
 }

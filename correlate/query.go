@@ -219,6 +219,8 @@ func (e *Engine) CheckAction(a *model.Action) error {
 		return e.checkSilence(a)
 	case model.ActionChange:
 		return e.checkChange(a)
+	case model.ActionTopology:
+		return checkTopology(a)
 	case model.ActionPrioritize:
 		if err := checkPrioritize(a); err != nil {
 			return err
@@ -268,6 +270,9 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 		return e.applySilence(a, at)
 	case model.ActionChange:
 		return e.applyChange(a, at)
+	case model.ActionTopology:
+		e.applyTopology(a, at)
+		return nil
 	}
 	inc := e.incs[a.Incident]
 	who := a.Actor

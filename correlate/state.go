@@ -72,6 +72,8 @@ type snapshot struct {
 	BySig     map[string][]string `json:"bySig,omitempty"`
 	Silences  []model.Silence     `json:"silences,omitempty"`
 	Changes   []model.Change      `json:"changes,omitempty"`
+	// Learned: dependency edges by source (learned.go).
+	Learned map[string]map[string][]string `json:"learned,omitempty"`
 }
 
 type snapRecheck struct {
@@ -154,6 +156,9 @@ func (e *Engine) Capture() *Captured {
 	slices.SortFunc(s.Silences, func(a, b model.Silence) int { return strings.Compare(a.ID, b.ID) })
 	for _, c := range e.changes.order {
 		s.Changes = append(s.Changes, *c)
+	}
+	if len(e.learned) > 0 {
+		s.Learned = e.LearnedTopology()
 	}
 	return &Captured{s: s}
 }
@@ -325,6 +330,10 @@ func (e *Engine) Restore(data []byte) error {
 	}
 	for _, c := range s.Changes {
 		e.changes.put(c)
+	}
+	if len(s.Learned) > 0 {
+		e.learned = s.Learned
+		e.rebuildGraphs()
 	}
 	heap.Init(&e.expiry)
 	return nil

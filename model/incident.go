@@ -151,6 +151,9 @@ const (
 	ActionExpireSilence = "expire_silence"
 	// A change to a service (Action.Change), evidence for root causes.
 	ActionChange = "change"
+	// Dependency edges from a source outside the configuration
+	// (Action.Topology), e.g. a service graph derived from traces.
+	ActionTopology = "topology"
 	// The classifier's priority for an incident (Action.Value), which sets
 	// its SLA clock; an agent's classification wins over it.
 	ActionPrioritize = "prioritize"
@@ -168,6 +171,15 @@ type Action struct {
 	Triage   *Triage         `json:"triage,omitempty"`
 	Silence  *Silence        `json:"silence,omitempty"`
 	Change   *Change         `json:"change,omitempty"`
+	Topology *TopologyUpdate `json:"topology,omitempty"`
+}
+
+// TopologyUpdate is the set of dependency edges a source knows now (it
+// replaces that source's earlier update): DependsOn[client] lists the
+// services client calls.
+type TopologyUpdate struct {
+	Source    string              `json:"source"`
+	DependsOn map[string][]string `json:"dependsOn"`
 }
 
 // Record is one journal entry: a batch of alerts or an agent action.
