@@ -84,27 +84,28 @@ func WriteError(w http.ResponseWriter, code int, field, msg string) {
 
 // Summary is the list view of an incident.
 type Summary struct {
-	ID         string    `json:"id"`
-	Title      string    `json:"title"`
-	Status     string    `json:"status"`
-	Severity   string    `json:"severity,omitempty"`
-	RootCause  string    `json:"rootCause"`
-	Services   []string  `json:"services"`
-	Alerts     int       `json:"alerts"`
-	OpenedAt   time.Time `json:"openedAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
-	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
-	Problem    string    `json:"problem,omitempty"`
-	Assignee   string    `json:"assignee,omitempty"`
-	Team       string    `json:"team,omitempty"`
-	Priority   string    `json:"priority,omitempty"`
+	ID         string     `json:"id"`
+	Title      string     `json:"title"`
+	Status     string     `json:"status"`
+	Severity   string     `json:"severity,omitempty"`
+	RootCause  string     `json:"rootCause"`
+	Services   []string   `json:"services"`
+	Alerts     int        `json:"alerts"`
+	OpenedAt   time.Time  `json:"openedAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+	ResolvedAt time.Time  `json:"resolvedAt,omitzero"`
+	Problem    string     `json:"problem,omitempty"`
+	Assignee   string     `json:"assignee,omitempty"`
+	Team       string     `json:"team,omitempty"`
+	Priority   string     `json:"priority,omitempty"`
+	SLA        *model.SLA `json:"sla,omitempty"`
 }
 
 // Summarize returns the list view of inc.
 func Summarize(inc *model.Incident) Summary {
 	s := Summary{ID: inc.ID, Title: inc.Title, Status: inc.Status, Severity: inc.Severity, RootCause: inc.RootCause.Service,
 		Services: inc.Services, Alerts: len(inc.Members), OpenedAt: inc.OpenedAt, UpdatedAt: inc.UpdatedAt,
-		ResolvedAt: inc.ResolvedAt, Problem: inc.Problem, Assignee: inc.Assignee}
+		ResolvedAt: inc.ResolvedAt, Problem: inc.Problem, Assignee: inc.Assignee, SLA: inc.SLA}
 	if s.Services == nil {
 		s.Services = []string{}
 	}
@@ -116,7 +117,8 @@ func Summarize(inc *model.Incident) Summary {
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := correlate.Filter{Status: q.Get("status"), Service: q.Get("service"), Problem: q.Get("problem"), Limit: 100}
+	f := correlate.Filter{Status: q.Get("status"), Service: q.Get("service"), Problem: q.Get("problem"),
+		Team: q.Get("team"), Priority: q.Get("priority"), Limit: 100}
 	switch f.Status {
 	case "", model.IncidentOpen, model.IncidentAcknowledged, model.IncidentResolved:
 	default:

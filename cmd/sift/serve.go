@@ -26,11 +26,13 @@ import (
 	"github.com/sift-aiops/sift/classify"
 	"github.com/sift-aiops/sift/classify/llm"
 	"github.com/sift-aiops/sift/config"
+	"github.com/sift-aiops/sift/console"
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/history"
 	"github.com/sift-aiops/sift/ingest"
 	"github.com/sift-aiops/sift/ingest/httpapi"
 	"github.com/sift-aiops/sift/ingest/kafka"
+	"github.com/sift-aiops/sift/ingest/servicegraph"
 	"github.com/sift-aiops/sift/internal/auth"
 	"github.com/sift-aiops/sift/internal/httpjson"
 	"github.com/sift-aiops/sift/knowledge"
@@ -134,6 +136,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		}
 		defer ts.close()
 		stage.triage = ts
+		trust, err := classify.OpenTrust(filepath.Join(cfg.DataDir, "llm", "trust.json"))
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("llm trust: %w", err)
+		}
+		classifier.Trust = trust
 		log.Info("llm triage enabled", "base_url", cfg.LLM.BaseURL, "model", cfg.LLM.Model)
 	}
 	if cfg.Kafka.Enabled() && cfg.Kafka.IncidentsEnabled() {
@@ -235,6 +243,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	ingestAPI.TokenName = auth.TokenName // silences name the token in their actions
 	ingestAPI.Register(mux)
+	if sg := cfg.Topology.ServiceGraph; sg != nil {
+		learned := func() map[string][]string {
+			var m map[string][]string
+			p.View(func(e *correlate.Engine) { m = e.LearnedTopology()[servicegraph.Source] })
+			return m
+		}
+		go servicegraph.New(*sg, p, learned, reg, log).Run(ctx)
+	}
+	mux.HandleFunc("GET /api/v1/topology", func(w http.ResponseWriter, r *http.Request) {
+		var eff correlate.Topology
+		var learned map[string]map[string][]string
+		p.View(func(e *correlate.Engine) { eff, learned = e.EffectiveTopology(), e.LearnedTopology() })
+		tickets.WriteJSON(w, http.StatusOK, map[string]any{"label": eff.Label, "dependsOn": eff.DependsOn, "learned": learned})
+	})
 	sched := maintenance.NewScheduler(cfg.Maintenance, p, time.Now, log)
 	go sched.Run(ctx)
 	sched.Register(mux)
@@ -401,6 +423,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	mux.HandleFunc("GET /-/healthy", health)
 	mux.HandleFunc("GET /readyz", readyz)
 	mux.HandleFunc("GET /-/ready", readyz)
+	// The web console's HTML pages (console/): not the JSON API, so on the
+	// ServeMux itself, not recorded for openapi.json.
+	console.Register(serveMux)
+
 	mux.HandleFunc("/", noRoute(serveMux)) // 404, or 405 for a path served with other methods
 	if routesRegistered != nil {
 		routesRegistered(mux.Patterns())

@@ -518,3 +518,24 @@ func TestTLSReload(t *testing.T) {
 		t.Fatal("a broken key replaced the working certificate")
 	}
 }
+
+// The web console's shells and static files need no token (they hold no
+// data); the API they read keeps its roles.
+func TestConsolePagesOpen(t *testing.T) {
+	for _, p := range []string{"GET /{$}", "GET /incidents/{id}", "GET /problems", "GET /problems/{id}", "GET /trends", "GET /alerts", "GET /console/static/"} {
+		if got := required(p, "GET"); got != open {
+			t.Errorf("%s needs %v, want open", p, got)
+		}
+		if got := required(p, "HEAD"); got != open {
+			t.Errorf("HEAD %s needs %v, want open", p, got)
+		}
+	}
+	for _, p := range []string{"GET /api/v1/incidents/{id}", "GET /api/v1/problems", "GET /api/v2/alerts"} {
+		if got := required(p, "GET"); got != read {
+			t.Errorf("%s needs %v, want agent or analyst", p, got)
+		}
+	}
+	if got := required("/", "GET"); got != anyToken {
+		t.Errorf("the catch-all needs %v, want any token", got)
+	}
+}

@@ -58,6 +58,16 @@ var policy = map[string]roleSet{
 	"GET /-/healthy": open,
 	"GET /-/ready":   open,
 
+	// The web console (console/): HTML shells and their CSS and JS hold no
+	// data; the pages read everything through the API with the user's token.
+	"GET /{$}":              open,
+	"GET /incidents/{}":     open,
+	"GET /problems":         open,
+	"GET /problems/{}":      open,
+	"GET /trends":           open,
+	"GET /alerts":           open,
+	"GET /console/static/*": open,
+
 	// The 404 catch-all: a valid token learns there is no such route.
 	"/": anyToken,
 	// The API's description (OpenAPI): any valid token may read it.
