@@ -20,11 +20,10 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 )
 
-// Field boosts applied at query time. The title and the article's name
+// Field weights of the BM25F ranking (rank.go). The title and the article's name
 // (file name split on camel case, plus front matter alerts, tags and
 // services) say what the article is about; headings say what it covers;
 // the body is the weakest signal. An exact alert name equal to an
@@ -75,6 +74,7 @@ type Base struct {
 	syncMu sync.Mutex // one Sync at a time
 	mu     sync.RWMutex
 	files  map[string]fileStat // relative path -> stat at last index
+	stats  *rankStats          // what the ranker reads (rank.go)
 	closed bool
 }
 
@@ -169,7 +169,7 @@ func Open(cfg Config) (*Base, error) {
 			return nil, fmt.Errorf("knowledge: dir %s is not a directory", cfg.Dir)
 		}
 	}
-	b := &Base{cfg: cfg, files: map[string]fileStat{}}
+	b := &Base{cfg: cfg, files: map[string]fileStat{}, stats: newRankStats()}
 	var err error
 	if cfg.IndexPath == "" {
 		// bleve's memory-only index is several times slower to query than
@@ -311,13 +311,25 @@ func (b *Base) Sync() (Changes, error) {
 
 	batch := b.idx.NewBatch()
 	next := make(map[string]fileStat, len(seen))
+	added := map[string]*docStats{} // ranker statistics to add or replace
+	var removed []string            // and to drop
+	b.mu.RLock()
+	ranked := make(map[string]bool, len(b.stats.docs))
+	for id := range b.stats.docs {
+		ranked[id] = true
+	}
+	b.mu.RUnlock()
 	for rel, st := range seen {
 		prev, had := old[rel]
-		if had && prev == st {
+		id := ArticleID(rel)
+		// An unchanged file is skipped unless the ranker has not read it
+		// yet (an on-disk index opened again): then it is read for the
+		// ranker only.
+		statsOnly := had && prev == st
+		if statsOnly && ranked[id] {
 			next[rel] = st
 			continue
 		}
-		id := ArticleID(rel)
 		data, err := os.ReadFile(filepath.Join(b.cfg.Dir, rel))
 		var a *Article
 		if err == nil {
@@ -327,6 +339,7 @@ func (b *Base) Sync() (Changes, error) {
 			ch.Errors = append(ch.Errors, err)
 			if had {
 				batch.Delete(id) // keep nothing stale; retried next time
+				removed = append(removed, id)
 				ch.Removed++
 			}
 			continue
@@ -335,10 +348,16 @@ func (b *Base) Sync() (Changes, error) {
 		if a.empty() {
 			if had {
 				batch.Delete(id)
+				removed = append(removed, id)
 			}
 			continue
 		}
-		if err := batch.Index(id, toDoc(a)); err != nil {
+		d := toDoc(a)
+		added[id] = analyse(b.analyzer, d)
+		if statsOnly {
+			continue
+		}
+		if err := batch.Index(id, d); err != nil {
 			return ch, fmt.Errorf("knowledge: index %s: %w", id, err)
 		}
 		if had {
@@ -350,6 +369,7 @@ func (b *Base) Sync() (Changes, error) {
 	for rel := range old {
 		if _, ok := seen[rel]; !ok {
 			batch.Delete(ArticleID(rel))
+			removed = append(removed, ArticleID(rel))
 			ch.Removed++
 		}
 	}
@@ -366,6 +386,12 @@ func (b *Base) Sync() (Changes, error) {
 	}
 	b.mu.Lock()
 	b.files = next
+	for _, id := range removed {
+		b.stats.remove(id)
+	}
+	for id, st := range added {
+		b.stats.add(id, st)
+	}
 	b.mu.Unlock()
 	return ch, nil
 }
@@ -454,24 +480,8 @@ func (b *Base) search(parts []queryPart, exact []string, limit int) ([]Result, e
 	if limit <= 0 {
 		limit = 10
 	}
-	var clauses []query.Query
-	var all []string
-	for _, p := range parts {
-		t := strings.TrimSpace(ExpandCamel(p.text))
-		if t == "" {
-			continue
-		}
-		all = append(all, t)
-		for _, f := range []struct {
-			field string
-			boost float64
-		}{{"title", boostTitle}, {"name", boostName}, {"headings", boostHeadings}, {"body", boostBody}} {
-			m := bleve.NewMatchQuery(t)
-			m.SetField(f.field)
-			m.SetBoost(f.boost * p.weight)
-			clauses = append(clauses, m)
-		}
-	}
+	terms, texts := queryTerms(b.analyzer, parts)
+	var names []string
 	seen := map[string]bool{}
 	for _, w := range exact {
 		w = strings.ToLower(strings.Trim(w, ".:-_"))
@@ -479,45 +489,36 @@ func (b *Base) search(parts []queryPart, exact []string, limit int) ([]Result, e
 			continue
 		}
 		seen[w] = true
-		tq := bleve.NewTermQuery(w)
-		tq.SetField("alert")
-		tq.SetBoost(boostAlert)
-		clauses = append(clauses, tq)
+		names = append(names, w)
 	}
-	queryWords := b.queryWords(strings.Join(all, " "))
-	if len(queryWords) == 0 && len(seen) == 0 {
+	if len(terms) == 0 && len(names) == 0 {
 		return nil, errors.New("knowledge: query has no searchable words")
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(clauses...), limit, 0, false)
-	req.Fields = []string{"display"}
-	req.IncludeLocations = true
-	res, err := b.idx.Search(req)
-	if err != nil {
-		return nil, fmt.Errorf("knowledge: search: %w", err)
+	queryWords := b.queryWords(strings.Join(texts, " "))
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return nil, errors.New("knowledge: base closed")
 	}
-	out := make([]Result, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		r := Result{ID: h.ID, Score: h.Score, Matched: []string{}}
-		if t, ok := h.Fields["display"].(string); ok {
-			r.Title = t
+	hits := b.stats.rank(terms, names, limit)
+	out := make([]Result, 0, len(hits))
+	for _, h := range hits {
+		out = append(out, Result{ID: h.id, Title: b.stats.docs[h.id].display, Score: h.score})
+	}
+	b.mu.RUnlock()
+	for i, h := range hits {
+		matched := map[string]bool{}
+		for _, t := range h.terms {
+			matched[t] = true
 		}
-		terms := map[string]bool{}
-		for field, tl := range h.Locations {
-			for term := range tl {
-				if field == "alert" {
-					r.Matched = append(r.Matched, term)
-					continue
-				}
-				terms[term] = true
-			}
-		}
+		r := &out[i]
+		r.Matched = append([]string{}, h.exactly...)
 		for _, qw := range queryWords {
-			if terms[qw.term] {
+			if matched[qw.term] {
 				r.Matched = append(r.Matched, qw.word)
 			}
 		}
 		r.Matched = dedupe(r.Matched)
-		out = append(out, r)
 	}
 	return out, nil
 }

@@ -326,6 +326,10 @@ func TestOnDiskIndexPersistsAndResyncs(t *testing.T) {
 	if res, _ := b.Search("checkout requests", 3); len(res) != 0 {
 		t.Errorf("removed article still found: %v", ids(res))
 	}
+	// Unchanged articles are not re-indexed, but the ranker reads them.
+	if res, _ := b.Search("broker stopped accepting writes", 3); len(res) == 0 || res[0].ID != "queue/BrokerDiskFull" {
+		t.Errorf("unchanged article after reopen: %v", ids(res))
+	}
 	// A path that is not a bleve index is never deleted.
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "keep.txt"), []byte("x"), 0o644)
