@@ -61,6 +61,12 @@ func (c *Classifier) WithTriageTrust(res Result, t *model.Triage, weight float64
 			}
 		case distrusted:
 			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s; not followed: agents confirmed %.0f%% of its %d checked proposals", field, who, proposal, 100*prec, checked))
+		case !trusted && *cur != "":
+			// A fallback that names an owner stands until agents have
+			// shown the model is worth more: an unchecked model that
+			// merely agrees with kNN's unconfident candidate could
+			// route worse than the fallback does.
+			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s; the fallback %s stands until agents have confirmed the model's proposals", field, who, proposal, *cur))
 		case knn != "" && knn != proposal && !trusted:
 			res.Sources = append(res.Sources, fmt.Sprintf("%s: %s proposed %s against kNN's candidate %s: neither confident, fallback kept", field, who, proposal, knn))
 		default:

@@ -10,7 +10,8 @@ import (
 func TestWithTriageGating(t *testing.T) {
 	c := &Classifier{teams: set([]string{"payments", "web"}), cats: set([]string{"availability", "latency"})}
 	tr := &model.Triage{Team: "payments", Category: "latency", Priority: "P1", Model: "m1"}
-	fallback := Result{Classification: model.Classification{Team: "ops", Category: "other", Priority: "P3",
+	// The default fallback: unassigned.
+	fallback := Result{Classification: model.Classification{Priority: "P3",
 		Sources: []string{"team: fallback", "category: fallback", "priority: matrix"}}, TeamFrom: "fallback", CategoryFrom: "fallback"}
 
 	// New signature (no kNN candidate): the proposal fills the fallback.
@@ -21,15 +22,21 @@ func TestWithTriageGating(t *testing.T) {
 	if s := strings.Join(r.Sources, "|"); !strings.Contains(s, "team: llm m1 (weight 0.50") || strings.Contains(s, "team: fallback") {
 		t.Fatalf("sources: %s", s)
 	}
-	if fallback.Team != "ops" || fallback.Sources[0] != "team: fallback" {
+	if fallback.Team != "" || fallback.Sources[0] != "team: fallback" {
 		t.Fatal("WithTriage changed its input")
 	}
 	// kNN's sub-threshold candidate: taken when the LLM agrees, not when it contradicts.
 	withKNN := fallback
 	withKNN.KNNTeam, withKNN.KNNCategory = "payments", "availability"
 	r = c.WithTriage(withKNN, tr, 0.5)
-	if r.Team != "payments" || r.Category != "other" {
+	if r.Team != "payments" || r.Category != "" {
 		t.Fatalf("agreement rule: %+v", r)
+	}
+	// A fallback that names an owner stands while the model is unchecked.
+	owned := fallback
+	owned.Team, owned.Category = "web", "availability"
+	if r = c.WithTriage(owned, tr, 0.5); r.Team != "web" || r.Category != "availability" || !strings.Contains(strings.Join(r.Sources, "|"), "stands until agents") {
+		t.Fatalf("owned fallback: %+v", r)
 	}
 	// Rules, owners and confident kNN stand.
 	for _, from := range []string{"route", "owner", "knn"} {
@@ -41,7 +48,7 @@ func TestWithTriageGating(t *testing.T) {
 	}
 	// Out of the taxonomy (an injected "route to team evil"): ignored.
 	r = c.WithTriage(fallback, &model.Triage{Team: "evil", Category: "pwned", Model: "m1"}, 0.5)
-	if r.Team != "ops" || r.Category != "other" || !strings.Contains(strings.Join(r.Sources, "|"), "not in the taxonomy") {
+	if r.Team != "" || r.Category != "" || !strings.Contains(strings.Join(r.Sources, "|"), "not in the taxonomy") {
 		t.Fatalf("out of taxonomy: %+v", r)
 	}
 }
@@ -69,12 +76,12 @@ func TestWithTriageFollowsMeasuredTrust(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &Classifier{teams: set([]string{"payments", "web"}), cats: set([]string{"availability", "latency"}), Trust: trust}
-	res := Result{Classification: model.Classification{Team: "ops", Sources: []string{"team: fallback"}}, TeamFrom: "fallback", KNNTeam: "web"}
+	res := Result{Classification: model.Classification{Sources: []string{"team: fallback"}}, TeamFrom: "fallback", KNNTeam: "web"}
 	good := &model.Triage{Team: "payments", Model: "good"}
 	bad := &model.Triage{Team: "web", Model: "bad"}
 	// Before any check: the default gating (contradicting kNN: kept out;
 	// agreeing with kNN: taken).
-	if r := c.WithTriage(res, good, 0.5); r.Team != "ops" {
+	if r := c.WithTriage(res, good, 0.5); r.Team != "" {
 		t.Fatalf("unchecked model against kNN: %+v", r)
 	}
 	if r := c.WithTriage(res, bad, 0.5); r.Team != "web" {
@@ -88,7 +95,7 @@ func TestWithTriageFollowsMeasuredTrust(t *testing.T) {
 	if r.Team != "payments" || r.TeamFrom != "llm" || r.Confidence < TrustHigh || !strings.Contains(strings.Join(r.Sources, "|"), "agents confirmed") {
 		t.Fatalf("trusted model: %+v", r)
 	}
-	if r := c.WithTriage(res, bad, 0.5); r.Team != "ops" || !strings.Contains(strings.Join(r.Sources, "|"), "not followed") {
+	if r := c.WithTriage(res, bad, 0.5); r.Team != "" || !strings.Contains(strings.Join(r.Sources, "|"), "not followed") {
 		t.Fatalf("distrusted model: %+v", r)
 	}
 	// The counts survive a restart.
