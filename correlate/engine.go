@@ -38,19 +38,20 @@ type alertRec struct {
 	count        int
 	fireCount    int         // count when the current episode started
 	fires        []time.Time // recent firing transitions, for flap detection
-	flapping     bool
 	inc          *incident
 	service      string    // value of the topology label
-	hostLevel    bool      // has no topology label: an alert on infrastructure
 	queued       time.Time // time of this alert's live entry in the expiry heap
 	gkey         string    // group key (see groupKey), if hasGkey
-	hasGkey      bool
-	tokens       []string
-	oldWords     bool // tokens come from a summary that has changed since
-	noise        bool // this episode is background noise (see noise.go)
-	probe        bool // ... tentatively: count it as its incident resolves
-	held         bool // fired while silenced: in no incident (silence.go)
-	role         byte // configured role (roles.go), roleUnset if none
+	tokens       []string  // words of the name and summary (interned, see Engine.tokens)
+	// The flags together, after the words (an alertRec is 352 bytes, not 384).
+	flapping  bool
+	hostLevel bool // has no topology label: an alert on infrastructure
+	hasGkey   bool
+	oldWords  bool // tokens come from a summary that has changed since
+	noise     bool // this episode is background noise (see noise.go)
+	probe     bool // ... tentatively: count it as its incident resolves
+	held      bool // fired while silenced: in no incident (silence.go)
+	role      byte // configured role (roles.go), roleUnset if none
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -128,7 +129,8 @@ type Engine struct {
 	stats        Stats
 	names        map[string]*nameStat // alert name -> how often it had company (noise.go)
 	groupBuf     []byte
-	cur          *model.Alert // the notification being applied (ingest), with
+	words        map[string]string // interned alert words (text.go)
+	cur          *model.Alert      // the notification being applied (ingest), with
 	curFP        model.Fingerprint
 	observer     map[string]bool // correlate.observers (identity.go)
 	roles        []compiledRole  // correlate.roles (roles.go)
