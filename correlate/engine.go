@@ -29,7 +29,7 @@ type Stats struct {
 // alertRec is the deduplicated state of one alert identity.
 type alertRec struct {
 	fp           model.Fingerprint
-	alert        model.Alert
+	alert        recAlert // labels and annotations packed (labels.go)
 	status       string
 	firstSeen    time.Time
 	lastSeen     time.Time
@@ -38,19 +38,20 @@ type alertRec struct {
 	count        int
 	fireCount    int         // count when the current episode started
 	fires        []time.Time // recent firing transitions, for flap detection
-	flapping     bool
 	inc          *incident
 	service      string    // value of the topology label
-	hostLevel    bool      // has no topology label: an alert on infrastructure
 	queued       time.Time // time of this alert's live entry in the expiry heap
 	gkey         string    // group key (see groupKey), if hasGkey
-	hasGkey      bool
-	tokens       []string
-	oldWords     bool // tokens come from a summary that has changed since
-	noise        bool // this episode is background noise (see noise.go)
-	probe        bool // ... tentatively: count it as its incident resolves
-	held         bool // fired while silenced: in no incident (silence.go)
-	role         byte // configured role (roles.go), roleUnset if none
+	tokens       []string  // words of the name and summary (interned, see Engine.tokens)
+	// The flags together, after the words (an alertRec is 352 bytes, not 384).
+	flapping  bool
+	hostLevel bool // has no topology label: an alert on infrastructure
+	hasGkey   bool
+	oldWords  bool // tokens come from a summary that has changed since
+	noise     bool // this episode is background noise (see noise.go)
+	probe     bool // ... tentatively: count it as its incident resolves
+	held      bool // fired while silenced: in no incident (silence.go)
+	role      byte // configured role (roles.go), roleUnset if none
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -128,6 +129,9 @@ type Engine struct {
 	stats        Stats
 	names        map[string]*nameStat // alert name -> how often it had company (noise.go)
 	groupBuf     []byte
+	words        map[string]string // interned alert words (text.go)
+	cur          *model.Alert      // the notification being applied (ingest), with
+	curFP        model.Fingerprint
 	observer     map[string]bool // correlate.observers (identity.go)
 	roles        []compiledRole  // correlate.roles (roles.go)
 	causeWords   map[string]bool
@@ -280,6 +284,8 @@ func (e *Engine) Due(t time.Time) bool {
 func (e *Engine) ingest(a *model.Alert, at time.Time) {
 	e.stats.Alerts++
 	fp := a.Labels.Fingerprint()
+	e.cur, e.curFP = a, fp
+	defer func() { e.cur = nil }()
 	start := a.StartsAt
 	if start.IsZero() || start.After(at) {
 		start = at
@@ -287,7 +293,7 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 	resolved := a.ResolvedAt(at)
 	rec := e.alerts[fp]
 	if rec == nil {
-		rec = &alertRec{fp: fp, alert: *a, firstSeen: at, status: model.StatusResolved}
+		rec = &alertRec{fp: fp, alert: packAlert(a), firstSeen: at, status: model.StatusResolved}
 		e.initRec(rec)
 		e.alerts[fp] = rec
 	} else {
@@ -295,7 +301,9 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 		if rec.tokens != nil && !rec.oldWords && a.Summary() != rec.alert.Summary() {
 			rec.oldWords = true // a snapshot keeps the words (see Engine.tokens)
 		}
-		rec.alert.Annotations = a.Annotations
+		if !rec.alert.Annotations.equal(a.Annotations) {
+			rec.alert.Annotations = packLabels(a.Annotations)
+		}
 		rec.alert.GeneratorURL = a.GeneratorURL
 	}
 	rec.count++
@@ -694,7 +702,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	// 3. Shared infrastructure: only when the infrastructure itself alerts.
 	var absorb []*incident
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels[l]
+		v := rec.alert.Labels.Get(l)
 		if v == "" {
 			continue
 		}
@@ -815,7 +823,7 @@ func (e *Engine) allOn(inc *incident, label, value string) bool {
 	return inc.agg.HostCount[label+"="+value] == len(inc.members)
 }
 
-func (e *Engine) groupKey(ls model.LabelSet, service string) (string, bool) {
+func (e *Engine) groupKey(ls labelSet, service string) (string, bool) {
 	if len(e.cfg.GroupBy) == 0 {
 		return "", false
 	}
@@ -823,7 +831,7 @@ func (e *Engine) groupKey(ls model.LabelSet, service string) (string, bool) {
 	// label is not "the same service" as another one without it.
 	b := e.groupBuf[:0]
 	for _, l := range e.cfg.GroupBy {
-		v := ls[l]
+		v := ls.Get(l)
 		if l == e.topo.Label {
 			v = service // the service it is about, not the exporter that saw it
 		}
@@ -837,10 +845,10 @@ func (e *Engine) groupKey(ls model.LabelSet, service string) (string, bool) {
 	return string(b), true
 }
 
-func (e *Engine) describeGroup(ls model.LabelSet) string {
+func (e *Engine) describeGroup(ls labelSet) string {
 	parts := make([]string, 0, len(e.cfg.GroupBy))
 	for _, l := range e.cfg.GroupBy {
-		parts = append(parts, fmt.Sprintf("%s=%q", l, ls[l]))
+		parts = append(parts, fmt.Sprintf("%s=%q", l, ls.Get(l)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -931,7 +939,7 @@ func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
 		a.Earliest = svcAgg{Start: rec.episodeStart, Alert: rec.alert.Name()}
 		inc.dirty = true
 	}
-	if sev := rec.alert.Labels["severity"]; severityRank(sev) > severityRank(inc.Severity) {
+	if sev := rec.alert.Labels.Get("severity"); severityRank(sev) > severityRank(inc.Severity) {
 		inc.Severity = sev
 	}
 	if rec.hostLevel {
@@ -953,7 +961,7 @@ func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
 		return
 	}
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels[l]
+		v := rec.alert.Labels.Get(l)
 		if v == "" {
 			continue
 		}
@@ -1020,7 +1028,7 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 		// Background noise on a service is evidence only for a failure
 		// of its host at nearly the same moment (see match).
 		for _, l := range e.cfg.InfraLabels {
-			if v := rec.alert.Labels[l]; v != "" && !rec.hostLevel {
+			if v := rec.alert.Labels.Get(l); v != "" && !rec.hostLevel {
 				addEvidence(inc, "nv:"+l+"="+v, rec.episodeStart)
 			}
 		}
@@ -1030,7 +1038,7 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 		inc.lastStart = rec.episodeStart
 	}
 	for _, l := range e.cfg.InfraLabels {
-		if v := rec.alert.Labels[l]; v != "" {
+		if v := rec.alert.Labels.Get(l); v != "" {
 			if rec.hostLevel {
 				addEvidence(inc, "h:"+l+"="+v, rec.episodeStart)
 			} else {
@@ -1059,7 +1067,7 @@ func (e *Engine) index(inc *incident, rec *alertRec) {
 		e.byService[rec.service] = addOnce(e.byService[rec.service], inc)
 	}
 	for _, l := range e.cfg.InfraLabels {
-		if v := rec.alert.Labels[l]; v != "" {
+		if v := rec.alert.Labels.Get(l); v != "" {
 			key := l + "=" + v
 			e.byInfra[key] = addOnce(e.byInfra[key], inc)
 		}

@@ -66,6 +66,15 @@ func (e *Engine) DrainHistory() (alerts []model.AlertEvent, life []model.Lifecyc
 	return alerts, life
 }
 
+// labelsOf returns rec's labels as a model.LabelSet: the set of the
+// notification being applied if it is rec's (no copy), else a new one.
+func (e *Engine) labelsOf(rec *alertRec) model.LabelSet {
+	if e.cur != nil && e.curFP == rec.fp {
+		return e.cur.Labels
+	}
+	return rec.alert.Labels.Map()
+}
+
 // histAlert records a state change of rec.
 func (e *Engine) histAlert(rec *alertRec, kind string, at time.Time, notifications int) {
 	if !e.hist {
@@ -75,7 +84,7 @@ func (e *Engine) histAlert(rec *alertRec, kind string, at time.Time, notificatio
 		At:            at,
 		Fingerprint:   rec.fp,
 		Kind:          kind,
-		Labels:        rec.alert.Labels,
+		Labels:        e.labelsOf(rec),
 		StartsAt:      rec.episodeStart,
 		Notifications: notifications,
 		Flapping:      rec.flapping,

@@ -3,8 +3,6 @@ package correlate
 import (
 	"regexp"
 	"strings"
-
-	"github.com/sift-aiops/sift/model"
 )
 
 // Service identity. The topology label (service by default) names what an
@@ -52,13 +50,13 @@ func workloadOfPod(pod string) string {
 
 // serviceOf returns the service an alert is about ("" for an alert on
 // infrastructure).
-func (e *Engine) serviceOf(ls model.LabelSet) string {
-	svc := ls[e.topo.Label]
+func (e *Engine) serviceOf(ls labelSet) string {
+	svc := ls.Get(e.topo.Label)
 	if svc == "" || !e.observer[svc] {
 		return svc
 	}
 	for _, l := range e.cfg.WorkloadLabels {
-		v := ls[l]
+		v := ls.Get(l)
 		if v == "" {
 			continue
 		}

@@ -67,7 +67,7 @@ func (e *Engine) IncidentAlerts(id string) []model.AlertState {
 func (rec *alertRec) state() model.AlertState {
 	s := model.AlertState{
 		Fingerprint: rec.fp,
-		Alert:       rec.alert,
+		Alert:       rec.alert.model(),
 		Status:      rec.status,
 		FirstSeen:   rec.firstSeen,
 		LastSeen:    rec.lastSeen,
@@ -75,8 +75,6 @@ func (rec *alertRec) state() model.AlertState {
 		Flapping:    rec.flapping,
 		ResolvedAt:  rec.resolvedAt,
 	}
-	s.Alert.Labels = rec.alert.Labels.Clone()
-	s.Alert.Annotations = rec.alert.Annotations.Clone()
 	if rec.inc != nil && !rec.held {
 		s.Incident = rec.inc.ID
 	}

@@ -198,7 +198,7 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 		}
 	}
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels[l]
+		v := rec.alert.Labels.Get(l)
 		if v == "" {
 			continue
 		}
@@ -206,7 +206,7 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 		if a.HostCount[key] > 0 {
 			a.HostCount[key]--
 		}
-		if first == nil || first.alert.Labels[l] != v {
+		if first == nil || first.alert.Labels.Get(l) != v {
 			delete(a.HostSvcs[key], rec.service)
 		}
 	}

@@ -94,15 +94,11 @@ func compileRoles(rules []RoleRule) ([]compiledRole, error) {
 }
 
 // configuredRole returns the role the first matching rule gives ls.
-func (e *Engine) configuredRole(ls model.LabelSet) byte {
-next:
+func (e *Engine) configuredRole(ls labelSet) byte {
 	for _, r := range e.roles {
-		for _, m := range r.ms {
-			if !m.Matches(ls) {
-				continue next
-			}
+		if ls.matches(r.ms) {
+			return r.role
 		}
-		return r.role
 	}
 	return roleUnset
 }

@@ -40,7 +40,7 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 			continue
 		}
 		for _, l := range e.cfg.InfraLabels {
-			v := h.alert.Labels[l]
+			v := h.alert.Labels.Get(l)
 			if v == "" {
 				continue
 			}

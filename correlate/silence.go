@@ -77,7 +77,7 @@ func (x *silenceIndex) remove(id string) {
 }
 
 // match returns the ids of the silences active at t that match ls, sorted.
-func (x *silenceIndex) match(ls model.LabelSet, t time.Time) []string {
+func (x *silenceIndex) match(ls labelSet, t time.Time) []string {
 	if len(x.byID) == 0 {
 		return nil
 	}
@@ -86,18 +86,20 @@ func (x *silenceIndex) match(ls model.LabelSet, t time.Time) []string {
 		if r.s.State(t) != model.SilenceActive {
 			return
 		}
-		for _, m := range r.ms {
-			if !m.Matches(ls) {
-				return
-			}
+		if ls.matches(r.ms) {
+			out = append(out, r.s.ID)
 		}
-		out = append(out, r.s.ID)
 	}
 	if len(x.byEq) > 0 {
-		for n, v := range ls {
+		for i := 0; ; {
+			n, v, j := ls.next(i)
+			if j < 0 {
+				break
+			}
 			for _, r := range x.byEq[eqKey(n, v)] {
 				try(r)
 			}
+			i = j
 		}
 	}
 	for _, r := range x.scan {
@@ -111,7 +113,9 @@ func (x *silenceIndex) match(ls model.LabelSet, t time.Time) []string {
 }
 
 // SilencedBy returns the ids of the silences that mute ls at t.
-func (e *Engine) SilencedBy(ls model.LabelSet, t time.Time) []string { return e.sil.match(ls, t) }
+func (e *Engine) SilencedBy(ls model.LabelSet, t time.Time) []string {
+	return e.sil.match(packLabels(ls), t)
+}
 
 // Silences returns the silences held (active, pending and recently
 // expired), in Alertmanager's order: active by end, pending by start,

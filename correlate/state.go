@@ -17,7 +17,7 @@ const snapshotVersion = 1
 
 type snapAlert struct {
 	FP           model.Fingerprint `json:"fp"`
-	Alert        model.Alert       `json:"alert"`
+	Alert        recAlert          `json:"alert"` // the JSON of a model.Alert
 	Status       string            `json:"status"`
 	FirstSeen    time.Time         `json:"firstSeen"`
 	LastSeen     time.Time         `json:"lastSeen"`

@@ -10,9 +10,35 @@ import (
 // splitting CamelCase names ("KubePodCrashLooping" -> kube pod crash looping).
 func (e *Engine) tokens(rec *alertRec) []string {
 	if rec.tokens == nil {
-		rec.tokens = Tokenize(rec.alert.Name() + " " + rec.alert.Summary())
+		rec.tokens = e.intern(Tokenize(rec.alert.Name() + " " + rec.alert.Summary()))
 	}
 	return rec.tokens
+}
+
+// maxInterned bounds the words the engine shares between alerts.
+const maxInterned = 1 << 17
+
+// intern returns words in a slice of their exact length, each word shared
+// with the alerts that had it before (words beyond maxInterned distinct
+// ones are kept as they are). Most alerts of a storm say the same words:
+// this keeps one copy of each instead of one per alert.
+func (e *Engine) intern(words []string) []string {
+	if len(words) == 0 {
+		return words
+	}
+	out := make([]string, len(words))
+	for i, w := range words {
+		if s, ok := e.words[w]; ok {
+			w = s
+		} else if len(e.words) < maxInterned {
+			if e.words == nil {
+				e.words = map[string]string{}
+			}
+			e.words[w] = w
+		}
+		out[i] = w
+	}
+	return out
 }
 
 var stopwords = map[string]bool{

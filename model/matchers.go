@@ -85,8 +85,11 @@ func ParseMatcher(s string) (*Matcher, error) {
 }
 
 // Matches reports whether labels satisfy m.
-func (m *Matcher) Matches(labels LabelSet) bool {
-	v := labels[m.Name]
+func (m *Matcher) Matches(labels LabelSet) bool { return m.MatchesValue(labels[m.Name]) }
+
+// MatchesValue reports whether m matches a set whose m.Name label is v
+// ("" if absent).
+func (m *Matcher) MatchesValue(v string) bool {
 	switch m.Type {
 	case MatchEqual:
 		return v == m.Value
