@@ -77,7 +77,14 @@ func (a *Analytics) Volume(ctx context.Context, since, until time.Time, step tim
 	if err := checkRange(since, until, step); err != nil {
 		return nil, err
 	}
-	rows, err := a.Store.Volume(ctx, Query{Since: since, Until: until, Step: step, By: by})
+	q := Query{Since: since, Until: until, Step: step, By: by}
+	var rows []VolumeRow
+	var err error
+	if vr, ok := a.Store.(volumeRanker); ok && by != "" && limit > 0 {
+		rows, err = vr.VolumeTop(ctx, q, limit)
+	} else {
+		rows, err = a.Store.Volume(ctx, q)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +180,47 @@ type ResponseResult struct {
 	Total  ResponseGroup   `json:"total"`
 }
 
+// volumeRanker is implemented by stores that rank the keys of a volume
+// query themselves (ClickHouse): VolumeTop returns the rows of Volume(q)
+// of the limit keys Volume would keep (most alerts, then incidents, then
+// the smallest key) and no other.
+type volumeRanker interface {
+	VolumeTop(ctx context.Context, q Query, limit int) ([]VolumeRow, error)
+}
+
+// responseAcc is what Response needs of a group of incidents: their
+// number and the seconds from opening to first acknowledgement and to
+// resolution (of those acknowledged, resolved, not before opening).
+type responseAcc struct {
+	n        int
+	tta, ttr []float64
+}
+
+// SignatureCounts is what Emerging needs of the incidents of a signature:
+// those opened before and after the split, and the title and root cause
+// of the latest (by opening time, then incident id).
+type SignatureCounts struct {
+	Recent, Baseline int
+	Title, RootCause string
+}
+
+// factSummarizer is implemented by stores that summarise the facts of the
+// incidents opened in [since, until) themselves, as the Go code of
+// Response, Problems and Emerging would from Incidents, instead of
+// returning every incident (ClickHouse: a GROUP BY on incident_facts).
+// The answers are the same.
+type factSummarizer interface {
+	// ResponseSummary groups by (team, ""), ("", priority) or (team,
+	// priority) as by is "team", "priority" or "team,priority".
+	ResponseSummary(ctx context.Context, since, until time.Time, by string) (map[[2]string]*responseAcc, error)
+	// ProblemSummary: per problem, the row without MTTR and the times to
+	// resolve.
+	ProblemSummary(ctx context.Context, since, until time.Time) (map[string]*ProblemRow, map[string][]float64, error)
+	// SignatureSummary: per non-empty signature, incidents opened before
+	// split (Baseline) and from it (Recent).
+	SignatureSummary(ctx context.Context, since, until, split time.Time) (map[string]*SignatureCounts, error)
+}
+
 // Response returns MTTA and MTTR of the incidents opened in [since, until),
 // grouped by team, priority or both ("team,priority").
 func (a *Analytics) Response(ctx context.Context, since, until time.Time, by string) (*ResponseResult, error) {
@@ -191,36 +239,43 @@ func (a *Analytics) Response(ctx context.Context, since, until time.Time, by str
 	default:
 		return nil, badInput("by: %q is not one of team, priority, team,priority", by)
 	}
-	facts, err := a.Store.Incidents(ctx, since, until)
-	if err != nil {
-		return nil, err
-	}
-	type acc struct {
-		n        int
-		tta, ttr []float64
-	}
-	groups := map[[2]string]*acc{}
-	all := &acc{}
-	for i := range facts {
-		f := &facts[i]
-		k := keyOf(f)
-		g := groups[k]
-		if g == nil {
-			g = &acc{}
-			groups[k] = g
+	var groups map[[2]string]*responseAcc
+	if fs, ok := a.Store.(factSummarizer); ok {
+		var err error
+		if groups, err = fs.ResponseSummary(ctx, since, until, by); err != nil {
+			return nil, err
 		}
-		for _, x := range []*acc{g, all} {
-			x.n++
+	} else {
+		facts, err := a.Store.Incidents(ctx, since, until)
+		if err != nil {
+			return nil, err
+		}
+		groups = map[[2]string]*responseAcc{}
+		for i := range facts {
+			f := &facts[i]
+			k := keyOf(f)
+			g := groups[k]
+			if g == nil {
+				g = &responseAcc{}
+				groups[k] = g
+			}
+			g.n++
 			if !f.AckedAt.IsZero() && !f.AckedAt.Before(f.OpenedAt) {
-				x.tta = append(x.tta, f.AckedAt.Sub(f.OpenedAt).Seconds())
+				g.tta = append(g.tta, f.AckedAt.Sub(f.OpenedAt).Seconds())
 			}
 			if !f.ResolvedAt.IsZero() && !f.ResolvedAt.Before(f.OpenedAt) {
-				x.ttr = append(x.ttr, f.ResolvedAt.Sub(f.OpenedAt).Seconds())
+				g.ttr = append(g.ttr, f.ResolvedAt.Sub(f.OpenedAt).Seconds())
 			}
 		}
 	}
+	all := &responseAcc{}
+	for _, g := range groups {
+		all.n += g.n
+		all.tta = append(all.tta, g.tta...)
+		all.ttr = append(all.ttr, g.ttr...)
+	}
 	res := &ResponseResult{By: by, Groups: []ResponseGroup{}}
-	mk := func(k [2]string, x *acc) ResponseGroup {
+	mk := func(k [2]string, x *responseAcc) ResponseGroup {
 		return ResponseGroup{Team: k[0], Priority: k[1], Incidents: x.n, Acknowledged: len(x.tta), Resolved: len(x.ttr),
 			MTTA: statsOf(x.tta), MTTR: statsOf(x.ttr)}
 	}
@@ -375,32 +430,40 @@ func (a *Analytics) Problems(ctx context.Context, since, until time.Time, limit 
 	if !until.After(since) {
 		return nil, badInput("until must be after since")
 	}
-	facts, err := a.Store.Incidents(ctx, since, until)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]*ProblemRow{}
-	ttr := map[string][]float64{}
-	for i := range facts {
-		f := &facts[i]
-		if f.Problem == "" {
-			continue
+	var m map[string]*ProblemRow
+	var ttr map[string][]float64
+	if fs, ok := a.Store.(factSummarizer); ok {
+		var err error
+		if m, ttr, err = fs.ProblemSummary(ctx, since, until); err != nil {
+			return nil, err
 		}
-		p := m[f.Problem]
-		if p == nil {
-			p = &ProblemRow{Problem: f.Problem, FirstSeen: f.OpenedAt}
-			m[f.Problem] = p
+	} else {
+		facts, err := a.Store.Incidents(ctx, since, until)
+		if err != nil {
+			return nil, err
 		}
-		p.Incidents++
-		if f.OpenedAt.Before(p.FirstSeen) {
-			p.FirstSeen = f.OpenedAt
-		}
-		if !f.OpenedAt.Before(p.LastSeen) {
-			p.LastSeen = f.OpenedAt
-			p.Signature, p.Title, p.RootCause = f.Signature, f.Title, f.RootCause
-		}
-		if !f.ResolvedAt.IsZero() && !f.ResolvedAt.Before(f.OpenedAt) {
-			ttr[f.Problem] = append(ttr[f.Problem], f.ResolvedAt.Sub(f.OpenedAt).Seconds())
+		m, ttr = map[string]*ProblemRow{}, map[string][]float64{}
+		for i := range facts {
+			f := &facts[i]
+			if f.Problem == "" {
+				continue
+			}
+			p := m[f.Problem]
+			if p == nil {
+				p = &ProblemRow{Problem: f.Problem, FirstSeen: f.OpenedAt}
+				m[f.Problem] = p
+			}
+			p.Incidents++
+			if f.OpenedAt.Before(p.FirstSeen) {
+				p.FirstSeen = f.OpenedAt
+			}
+			if !f.OpenedAt.Before(p.LastSeen) {
+				p.LastSeen = f.OpenedAt
+				p.Signature, p.Title, p.RootCause = f.Signature, f.Title, f.RootCause
+			}
+			if !f.ResolvedAt.IsZero() && !f.ResolvedAt.Before(f.OpenedAt) {
+				ttr[f.Problem] = append(ttr[f.Problem], f.ResolvedAt.Sub(f.OpenedAt).Seconds())
+			}
 		}
 	}
 	res := &ProblemsResult{Problems: []ProblemRow{}}
@@ -454,41 +517,47 @@ func (a *Analytics) Emerging(ctx context.Context, until time.Time, window, basel
 		minCount = 2
 	}
 	split := until.Add(-window)
-	facts, err := a.Store.Incidents(ctx, split.Add(-baseline), until)
-	if err != nil {
-		return nil, err
-	}
-	type acc struct {
-		recent, base int
-		last         IncidentFact
-	}
-	m := map[string]*acc{}
-	for i := range facts {
-		f := &facts[i]
-		if f.Signature == "" {
-			continue
+	var m map[string]*SignatureCounts
+	if fs, ok := a.Store.(factSummarizer); ok {
+		var err error
+		if m, err = fs.SignatureSummary(ctx, split.Add(-baseline), until, split); err != nil {
+			return nil, err
 		}
-		x := m[f.Signature]
-		if x == nil {
-			x = &acc{}
-			m[f.Signature] = x
+	} else {
+		facts, err := a.Store.Incidents(ctx, split.Add(-baseline), until)
+		if err != nil {
+			return nil, err
 		}
-		if f.OpenedAt.Before(split) {
-			x.base++
-		} else {
-			x.recent++
-		}
-		if !f.OpenedAt.Before(x.last.OpenedAt) {
-			x.last = *f
+		m = map[string]*SignatureCounts{}
+		last := map[string]*IncidentFact{}
+		for i := range facts {
+			f := &facts[i]
+			if f.Signature == "" {
+				continue
+			}
+			x := m[f.Signature]
+			if x == nil {
+				x = &SignatureCounts{}
+				m[f.Signature] = x
+			}
+			if f.OpenedAt.Before(split) {
+				x.Baseline++
+			} else {
+				x.Recent++
+			}
+			if l := last[f.Signature]; l == nil || !f.OpenedAt.Before(l.OpenedAt) {
+				last[f.Signature] = f
+				x.Title, x.RootCause = f.Title, f.RootCause
+			}
 		}
 	}
 	res := &EmergingResult{Window: window.String(), Baseline: baseline.String(), Until: until.UTC(), Rising: []EmergingRow{}}
 	scale := float64(window) / float64(baseline)
 	for sig, x := range m {
-		exp := float64(x.base) * scale
-		r := EmergingRow{Signature: sig, Title: x.last.Title, RootCause: x.last.RootCause, Recent: x.recent, Baseline: x.base,
-			Expected: round3(exp), Ratio: round3((float64(x.recent) + 1) / (exp + 1)),
-			Score: round3((float64(x.recent) - exp) / math.Sqrt(exp+1)), New: x.base == 0}
+		exp := float64(x.Baseline) * scale
+		r := EmergingRow{Signature: sig, Title: x.Title, RootCause: x.RootCause, Recent: x.Recent, Baseline: x.Baseline,
+			Expected: round3(exp), Ratio: round3((float64(x.Recent) + 1) / (exp + 1)),
+			Score: round3((float64(x.Recent) - exp) / math.Sqrt(exp+1)), New: x.Baseline == 0}
 		if r.Recent >= minCount && r.Ratio >= 2 && r.Score >= 2 {
 			res.Rising = append(res.Rising, r)
 		}

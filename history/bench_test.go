@@ -89,7 +89,8 @@ func runAnalytics(b *testing.B, s Store, from time.Time) {
 }
 
 // BenchmarkAnalyticsClickHouse: every analytics query over 10M alert events
-// (generated on the server) and 3M incident events.
+// (generated on the server) and 3M incident events; one incident in 4
+// belongs to one of 5,000 problems.
 func BenchmarkAnalyticsClickHouse(b *testing.B) {
 	s := openTestClickHouse(b)
 	_, httpURL := testenv.SharedClickHouse(b)
@@ -112,10 +113,21 @@ FROM system.numbers LIMIT %d`, db, from.Unix(), span, n, from.Unix(), span, n, e
 	testenv.ClickHouseQuery(b, httpURL, fmt.Sprintf(`INSERT INTO %s.incident_events (event_id, event_time, incident_id, event, detail, actor, fingerprint, alertname, services, root_cause, signature, title, severity, team, category, priority, problem_id, opened_at, alert_count, version)
 SELECT number * 10 + e + 1, toDateTime(%d + intDiv(number * %d * %d, %d) + [0, 180, 2400][e + 1]), concat('INC-', toString(number)), ['opened', 'acknowledged', 'resolved'][e + 1], '', '', '',
   concat('Alert', toString((number * 70) %% 300)), [concat('svc-', toString(number * 10 %% 500))], concat('svc-', toString(number * 10 %% 500)),
-  concat('svc-', toString(number * 10 %% 500), '|Alert', toString((number * 70) %% 300)), '', 'warning', concat('team-', toString(number * 10 %% 20)), '', concat('P', toString(1 + number * 10 %% 5)), '',
+  concat('svc-', toString(number * 10 %% 500), '|Alert', toString((number * 70) %% 300)), '', 'warning', concat('team-', toString(number * 10 %% 20)), '', concat('P', toString(1 + number * 10 %% 5)),
+  if(number %% 4 = 0, concat('PRB-', toString(number %% 5000)), ''),
   toDateTime(%d + intDiv(number * %d * %d, %d)), 1, 1
 FROM system.numbers ARRAY JOIN [0, 1, 2] AS e LIMIT %d`, db, from.Unix(), epi, span, n, from.Unix(), epi, span, n, 3*n/epi))
 	b.Logf("loaded %d alert events and %d incident events (%d incidents) in %s", n, 3*n/epi, n/epi, time.Since(start).Round(time.Millisecond))
+	// Loaded around Write: the facts of the incidents are built in one go,
+	// as migration 0002 does for a database of an older release.
+	start = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // longer than the read timeout
+	err := s.RebuildFacts(ctx)
+	cancel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built incident_facts in %s", time.Since(start).Round(time.Millisecond))
 	runAnalytics(b, s, from)
 }
 
@@ -169,5 +181,34 @@ func BenchmarkRecorderClickHouse(b *testing.B) {
 	var got uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM alert_events").Scan(&got); err != nil || int(got) != n {
 		b.Fatalf("%d rows in ClickHouse (%v), want %d", got, err, n)
+	}
+}
+
+// BenchmarkIncidentWriteClickHouse: lifecycle rows (3 per incident) written
+// in batches of 50k through Write, which also refreshes incident_facts,
+// against the same rows written without the refresh (events-only).
+//
+//	go test ./history -run '^$' -bench IncidentWrite -benchtime 1x
+func BenchmarkIncidentWriteClickHouse(b *testing.B) {
+	all := synthRows(benchRows(1_000_000), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)).Incidents
+	for _, mode := range []string{"with-facts", "events-only"} {
+		b.Run(mode, func(b *testing.B) {
+			s := openTestClickHouse(b)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < len(all); i += 50_000 {
+				part := &Batch{Incidents: all[i:min(i+50_000, len(all))]}
+				var err error
+				if mode == "with-facts" {
+					err = s.Write(ctx, part)
+				} else {
+					err = s.writeEvents(ctx, part)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(all))/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
 }

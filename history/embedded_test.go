@@ -842,6 +842,59 @@ func TestStoresGiveSameAnswers(t *testing.T) {
 			}
 			same(fmt.Sprintf("incidents %v", r), func(s Store) (any, error) { return s.Incidents(ctx, r[0], r[1]) })
 			same(fmt.Sprintf("alert names %v", r), func(s Store) (any, error) { return s.AlertNames(ctx, r[0], r[1]) })
+			// The analytics ClickHouse summarises itself (incident_facts)
+			// against the embedded store's, computed from Incidents.
+			if !r[1].After(r[0]) {
+				continue
+			}
+			for _, by := range Dimensions {
+				for _, limit := range []int{1, 2, 3} {
+					for _, step := range []time.Duration{time.Hour, 7 * time.Minute} {
+						same(fmt.Sprintf("volume top %d by %s step %s %v", limit, by, step, r), func(s Store) (any, error) {
+							return (&Analytics{Store: s}).Volume(ctx, r[0], r[1], step, by, limit)
+						})
+					}
+				}
+			}
+			for _, by := range []string{"team", "priority", "team,priority"} {
+				same(fmt.Sprintf("response %s %v", by, r), func(s Store) (any, error) {
+					return (&Analytics{Store: s}).Response(ctx, r[0], r[1], by)
+				})
+			}
+			same(fmt.Sprintf("problems %v", r), func(s Store) (any, error) { return (&Analytics{Store: s}).Problems(ctx, r[0], r[1], 0) })
+			for _, w := range [][2]time.Duration{{12 * time.Hour, 24 * time.Hour}, {time.Hour, 47*time.Hour + 30*time.Second}, {20 * time.Minute, 30 * time.Minute}} {
+				same(fmt.Sprintf("emerging %v %v", w, r), func(s Store) (any, error) {
+					return (&Analytics{Store: s}).Emerging(ctx, r[1], w[0], w[1], 1, 0)
+				})
+			}
+			// Emerging's thresholds hide most rows here: its counts too.
+			for _, split := range []time.Time{r[0].Add(r[1].Sub(r[0]) / 2), r[0].Add(r[1].Sub(r[0])/3 + 500*time.Millisecond)} {
+				same(fmt.Sprintf("signature counts %v %v", split, r), func(s Store) (any, error) {
+					if fs, ok := s.(factSummarizer); ok {
+						return fs.SignatureSummary(ctx, r[0], r[1], split)
+					}
+					facts, err := s.Incidents(ctx, r[0], r[1])
+					m := map[string]*SignatureCounts{}
+					for i := range facts {
+						f := &facts[i]
+						if f.Signature == "" {
+							continue
+						}
+						x := m[f.Signature]
+						if x == nil {
+							x = &SignatureCounts{}
+							m[f.Signature] = x
+						}
+						if f.OpenedAt.Before(split) {
+							x.Baseline++
+						} else {
+							x.Recent++
+						}
+						x.Title, x.RootCause = f.Title, f.RootCause // sorted by opening, then id: the last wins
+					}
+					return m, err
+				})
+			}
 		}
 	}
 }

@@ -121,3 +121,42 @@ func (l *lazyClickHouse) Close() error {
 	}
 	return nil
 }
+
+// ResponseSummary, ProblemSummary and SignatureSummary: the analytics'
+// summaries on incident_facts (factSummarizer).
+func (l *lazyClickHouse) ResponseSummary(ctx context.Context, since, until time.Time, by string) (map[[2]string]*responseAcc, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.ResponseSummary(ctx, since, until, by)
+}
+
+func (l *lazyClickHouse) ProblemSummary(ctx context.Context, since, until time.Time) (map[string]*ProblemRow, map[string][]float64, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.ProblemSummary(ctx, since, until)
+}
+
+func (l *lazyClickHouse) SignatureSummary(ctx context.Context, since, until, split time.Time) (map[string]*SignatureCounts, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.SignatureSummary(ctx, since, until, split)
+}
+
+var _ factSummarizer = (*lazyClickHouse)(nil)
+
+// VolumeTop: volumeRanker.
+func (l *lazyClickHouse) VolumeTop(ctx context.Context, q Query, limit int) ([]VolumeRow, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.VolumeTop(ctx, q, limit)
+}
+
+var _ volumeRanker = (*lazyClickHouse)(nil)
