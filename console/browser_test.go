@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -17,30 +16,7 @@ import (
 
 // browser starts headless Chromium (testenv.Require: missing, it fails
 // under CI=true and skips otherwise) and returns its context.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	exe := testenv.Require(t, "chromium")["chromium"]
-	var out bytes.Buffer
-	actx, acancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.CombinedOutput(&out))
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() {
-		tcancel()
-		cancel()
-		acancel()
-		if t.Failed() {
-			t.Logf("chromium output:\n%s", out.String())
-		}
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v\n%s", err, out.String())
-	}
-	return ctx
-}
+func browser(t *testing.T) context.Context { return testenv.Browser(t, 90*time.Second) }
 
 // hostile is what an alert's labels, annotations, notes, an LLM or a
 // runbook could carry.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -18,30 +17,7 @@ import (
 
 // consoleBrowser starts headless Chromium for the console tests
 // (testenv.Require: missing, it fails under CI=true, skips otherwise).
-func consoleBrowser(t *testing.T) context.Context {
-	t.Helper()
-	exe := testenv.Require(t, "chromium")["chromium"]
-	var out bytes.Buffer
-	actx, acancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.CombinedOutput(&out))
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	ctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() {
-		tcancel()
-		cancel()
-		acancel()
-		if t.Failed() {
-			t.Logf("chromium output:\n%s", out.String())
-		}
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v\n%s", err, out.String())
-	}
-	return ctx
-}
+func consoleBrowser(t *testing.T) context.Context { return testenv.Browser(t, 2*time.Minute) }
 
 // screenshot writes docs/NAME.png when SIFT_SCREENSHOTS=1 (so that CI
 // leaves the tree clean).
