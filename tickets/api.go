@@ -383,18 +383,25 @@ func (a *API) act(w http.ResponseWriter, r *http.Request) {
 	}
 	inc, err := a.st.Act(r.Context(), act)
 	if err != nil {
-		var nf correlate.ErrNotFound
-		switch {
-		case errors.As(err, &nf):
-			WriteError(w, http.StatusNotFound, "id", err.Error())
-		case strings.HasPrefix(err.Error(), "journal:"):
-			WriteError(w, http.StatusServiceUnavailable, "", err.Error())
-		default:
-			WriteError(w, http.StatusConflict, "", err.Error())
-		}
+		WriteActError(w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"incident": inc})
+}
+
+// WriteActError answers an action the pipeline refused: 404 for an
+// unknown incident, 503 when the journal cannot store it now, 409 when the
+// incident's state does not allow it.
+func WriteActError(w http.ResponseWriter, err error) {
+	var nf correlate.ErrNotFound
+	switch {
+	case errors.As(err, &nf):
+		WriteError(w, http.StatusNotFound, "id", err.Error())
+	case strings.HasPrefix(err.Error(), "journal:"):
+		WriteError(w, http.StatusServiceUnavailable, "", err.Error())
+	default:
+		WriteError(w, http.StatusConflict, "", err.Error())
+	}
 }
 
 func (a *API) problems(w http.ResponseWriter, r *http.Request) {

@@ -318,7 +318,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		c.Sources = []string{"corrected by " + who}
 		inc, err := p.Act(r.Context(), model.Action{Kind: model.ActionClassify, Incident: cur.ID, Actor: req.Actor, Token: auth.TokenName(r.Context()), Class: &c})
 		if err != nil {
-			tickets.WriteError(w, http.StatusConflict, "", err.Error())
+			tickets.WriteActError(w, err)
 			return
 		}
 		var alerts []model.AlertState
