@@ -137,6 +137,7 @@ type Engine struct {
 	causeWords   map[string]bool
 	symptomWords map[string]bool
 	sil          silenceIndex
+	silNext      time.Time                       // earliest end of a silence after the clock (silence.go)
 	held         map[model.Fingerprint]*alertRec // firing alerts held by silences
 	changes      changeLog
 	learned      map[string]map[string][]string // learned topology by source (learned.go)
@@ -275,7 +276,7 @@ func (e *Engine) Due(t time.Time) bool {
 	if t.Before(e.now) {
 		return false
 	}
-	if next := e.nextSilenceEnd(t); !next.IsZero() && !next.After(t) || e.slaDueBy(t) {
+	if next := e.nextSilenceEnd(); !next.IsZero() && !next.After(t) || e.slaDueBy(t) {
 		return true
 	}
 	return len(e.expiry) > 0 && !e.expiry[0].at.After(t) || len(e.rechecks) > 0 && !e.rechecks[0].due.After(t) || t.Sub(e.lastGC) > time.Hour

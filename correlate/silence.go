@@ -221,6 +221,7 @@ func (e *Engine) applySilence(a *model.Action, at time.Time) error {
 	}
 	// Ended (or narrowed) silences may release what they held.
 	e.releaseHeld(at)
+	e.silNext = e.silenceEndAfter(at)
 	return nil
 }
 
@@ -266,30 +267,36 @@ func (e *Engine) releaseHeld(t time.Time) {
 	}
 }
 
-// nextSilenceEnd is the earliest end of an active silence after t while
-// alerts are held (when Advance must release them), or zero.
-func (e *Engine) nextSilenceEnd(t time.Time) time.Time {
-	if len(e.held) == 0 {
-		return time.Time{}
-	}
+// silenceEndAfter is the earliest end of a silence after t, or zero.
+// e.silNext keeps it for the engine's clock (it changes only when a
+// silence does or the clock passes it), so that a batch does not go
+// through every silence.
+func (e *Engine) silenceEndAfter(t time.Time) time.Time {
 	var next time.Time
 	for _, r := range e.sil.byID {
-		if r.s.EndsAt.After(e.now) && (next.IsZero() || r.s.EndsAt.Before(next)) {
+		if r.s.EndsAt.After(t) && (next.IsZero() || r.s.EndsAt.Before(next)) {
 			next = r.s.EndsAt
 		}
 	}
 	return next
 }
 
+// nextSilenceEnd is the earliest end of a silence after the clock while
+// alerts are held (when Advance must release them), or zero.
+func (e *Engine) nextSilenceEnd() time.Time {
+	if len(e.held) == 0 {
+		return time.Time{}
+	}
+	return e.silNext
+}
+
 // advanceSilences releases held alerts whose silences ended by t.
 func (e *Engine) advanceSilences(t time.Time) {
-	if len(e.held) == 0 {
-		return
-	}
-	if next := e.nextSilenceEnd(t); next.IsZero() || next.After(t) {
+	if e.silNext.IsZero() || e.silNext.After(t) {
 		return
 	}
 	e.releaseHeld(t)
+	e.silNext = e.silenceEndAfter(t)
 }
 
 // gcSilences forgets silences expired for longer than the retention.

@@ -328,6 +328,7 @@ func (e *Engine) Restore(data []byte) error {
 		}
 		e.sil.put(&silenceRec{s: sl, ms: ms})
 	}
+	e.silNext = e.silenceEndAfter(e.now)
 	for _, c := range s.Changes {
 		e.changes.put(c)
 	}
