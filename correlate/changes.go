@@ -117,20 +117,21 @@ func (e *Engine) causalChanges(inc *incident, root string, start time.Time) ([]m
 	var ev []string
 	for i := len(cs) - 1; i >= 0; i-- { // most recent first
 		c := cs[i]
-		var rel, why string
+		_, dependency := e.full.dependsOn(root, c.Service)
+		var relation, why string
 		switch {
 		case c.Service == root || infraValue != "" && c.Service == infraValue:
-			rel, why = "root", "on the root-cause service"
-		case root != "" && infraValue == "" && e.dependsOnAny(root, c.Service):
-			rel, why = "dependency", "on "+c.Service+", which "+root+" depends on"
+			relation, why = "root", "on the root-cause service"
+		case root != "" && infraValue == "" && dependency:
+			relation, why = "dependency", "on "+c.Service+", which "+root+" depends on"
 		case inc.agg.Svc[c.Service].Start != (time.Time{}):
-			rel, why = "member", "on "+c.Service+", also alerting in this incident"
+			relation, why = "member", "on "+c.Service+", also alerting in this incident"
 		default:
 			continue
 		}
 		before := start.Sub(c.At)
-		out = append(out, model.CausalChange{Change: *c, Relation: rel, Before: before.Seconds()})
-		s := fmt.Sprintf("%s %s %s the incident started", c.Kind, why, relWhen(before))
+		out = append(out, model.CausalChange{Change: *c, Relation: relation, Before: before.Seconds()})
+		s := fmt.Sprintf("%s %s %s the incident started", c.Kind, why, rel(-before))
 		if c.Summary != "" {
 			s += ": " + c.Summary
 		}
@@ -140,19 +141,6 @@ func (e *Engine) causalChanges(inc *incident, root string, start time.Time) ([]m
 		ev = append(ev, s)
 	}
 	return out, ev
-}
-
-func relWhen(before time.Duration) string {
-	if before < 0 {
-		return (-before).Round(time.Second).String() + " after"
-	}
-	return before.Round(time.Second).String() + " before"
-}
-
-// dependsOnAny reports whether a depends on b in the full graph.
-func (e *Engine) dependsOnAny(a, b string) bool {
-	_, ok := e.full.dependsOn(a, b)
-	return ok && a != b
 }
 
 // Changes returns the changes on service (all services if "") made at or

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/sift-aiops/sift/model"
 )
@@ -55,7 +54,7 @@ func checkTopology(a *model.Action) error {
 
 // applyTopology replaces the edges of the update's source and rebuilds
 // the graphs.
-func (e *Engine) applyTopology(a *model.Action, at time.Time) {
+func (e *Engine) applyTopology(a *model.Action) {
 	u := a.Topology
 	if e.learned == nil {
 		e.learned = map[string]map[string][]string{}

@@ -269,7 +269,7 @@ func (e *Engine) ApplyAction(a *model.Action) error {
 	case model.ActionChange:
 		return e.applyChange(a, at)
 	case model.ActionTopology:
-		e.applyTopology(a, at)
+		e.applyTopology(a)
 		return nil
 	}
 	inc := e.incs[a.Incident]

@@ -155,11 +155,15 @@ func (e *Engine) addChanges(inc *incident, rc *model.RootCause) {
 	rc.Evidence = append(rc.Evidence, ev...)
 }
 
-func relTime(d time.Duration) string {
+// relTime says d as "4m0s after it" (or "before it" when negative).
+func relTime(d time.Duration) string { return rel(d) + " it" }
+
+// rel says d as "4m0s after" (or "before" when negative).
+func rel(d time.Duration) string {
 	if d < 0 {
-		return (-d).Round(time.Second).String() + " before it"
+		return (-d).Round(time.Second).String() + " before"
 	}
-	return d.Round(time.Second).String() + " after it"
+	return d.Round(time.Second).String() + " after"
 }
 
 func uniqSorted(s []string) []string {

@@ -15,7 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,20 +138,10 @@ func (r *Reader) Read(ctx context.Context) (map[string][]string, error) {
 		edges[c] = append(edges[c], sv)
 	}
 	for c, deps := range edges {
-		sort.Strings(deps)
-		edges[c] = compact(deps)
+		slices.Sort(deps)
+		edges[c] = slices.Compact(deps)
 	}
 	return edges, nil
-}
-
-func compact(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // Sync reads the graph and journals it if it differs from what the
