@@ -35,6 +35,7 @@ import (
 	"github.com/sift-aiops/sift/ingest/servicegraph"
 	"github.com/sift-aiops/sift/internal/auth"
 	"github.com/sift-aiops/sift/internal/httpjson"
+	"github.com/sift-aiops/sift/internal/memlimit"
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
@@ -95,6 +96,9 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if mc := memlimit.Start(memlimit.Config{Headroom: cfg.Limits.Headroom(), Base: 64 << 20}, reg); mc != nil {
+		defer mc.Stop()
+	}
 	guard, err := auth.NewGuard(cfg.Auth, reg, log) // reads the tokens from their variables, once
 	if err != nil {
 		return err
