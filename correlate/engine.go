@@ -3,6 +3,7 @@ package correlate
 import (
 	"container/heap"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -30,20 +31,20 @@ type Stats struct {
 type alertRec struct {
 	fp           model.Fingerprint
 	alert        recAlert // labels and annotations packed (labels.go)
-	status       string
-	firstSeen    time.Time
-	lastSeen     time.Time
-	episodeStart time.Time // event time of the current firing episode
-	resolvedAt   time.Time
-	count        int
-	fireCount    int         // count when the current episode started
-	fires        []time.Time // recent firing transitions, for flap detection
+	firstSeen    instant
+	lastSeen     instant
+	episodeStart instant // event time of the current firing episode
+	resolvedAt   instant
+	count        int32
+	fireCount    int32     // count when the current episode started
+	fires        []instant // recent firing transitions, for flap detection
 	inc          *incident
-	service      string    // value of the topology label
-	queued       time.Time // time of this alert's live entry in the expiry heap
-	gkey         string    // group key (see groupKey), if hasGkey
-	tokens       []string  // words of the name and summary (interned, see Engine.tokens)
-	// The flags together, after the words (an alertRec is 352 bytes, not 384).
+	service      string   // value of the topology label
+	queued       instant  // time of this alert's live entry in the expiry heap
+	gkey         string   // group key (see groupKey), if hasGkey
+	tokens       []string // words of the name and summary (interned, see Engine.tokens)
+	// The flags together, after the words (an alertRec is 256 bytes).
+	firing    bool // the status: firing, or resolved
 	flapping  bool
 	hostLevel bool // has no topology label: an alert on infrastructure
 	hasGkey   bool
@@ -52,6 +53,13 @@ type alertRec struct {
 	probe     bool // ... tentatively: count it as its incident resolves
 	held      bool // fired while silenced: in no incident (silence.go)
 	role      byte // configured role (roles.go), roleUnset if none
+}
+
+func (rec *alertRec) statusName() string {
+	if rec.firing {
+		return model.StatusFiring
+	}
+	return model.StatusResolved
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -247,11 +255,11 @@ func (e *Engine) Advance(t time.Time) {
 	for len(e.expiry) > 0 && !e.expiry[0].at.After(t) {
 		x := heap.Pop(&e.expiry).(expiryItem)
 		rec := e.alerts[x.fp]
-		if rec == nil || !rec.queued.Equal(x.at) {
+		if rec == nil || !rec.queued.Equal(toInstant(x.at)) {
 			continue // stale entry
 		}
-		rec.queued = time.Time{}
-		if rec.status != model.StatusFiring || rec.alert.EndsAt.IsZero() {
+		rec.queued = 0
+		if !rec.firing || rec.alert.EndsAt.IsZero() {
 			continue
 		}
 		if rec.alert.EndsAt.After(x.at) { // extended by a later notification
@@ -294,7 +302,7 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 	resolved := a.ResolvedAt(at)
 	rec := e.alerts[fp]
 	if rec == nil {
-		rec = &alertRec{fp: fp, alert: packAlert(a), firstSeen: at, status: model.StatusResolved}
+		rec = &alertRec{fp: fp, alert: packAlert(a), firstSeen: toInstant(at)}
 		e.initRec(rec)
 		e.alerts[fp] = rec
 	} else {
@@ -307,13 +315,15 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 		}
 		rec.alert.GeneratorURL = a.GeneratorURL
 	}
-	rec.count++
-	rec.lastSeen = at
+	if rec.count < math.MaxInt32 {
+		rec.count++
+	}
+	rec.lastSeen = toInstant(at)
 	switch {
-	case rec.status == model.StatusFiring && resolved:
+	case rec.firing && resolved:
 		rec.alert.EndsAt = a.EndsAt
 		e.resolveAlert(rec, a.EndsAt)
-	case rec.status == model.StatusFiring:
+	case rec.firing:
 		if !a.EndsAt.Equal(rec.alert.EndsAt) {
 			rec.alert.EndsAt = a.EndsAt
 			e.pushExpiry(rec)
@@ -327,8 +337,8 @@ func (e *Engine) ingest(a *model.Alert, at time.Time) {
 	case resolved:
 		// A resolution of an alert that is not firing: remember it, nothing more.
 		rec.alert.EndsAt = a.EndsAt
-		if rec.resolvedAt.IsZero() {
-			rec.resolvedAt = a.EndsAt
+		if rec.resolvedAt.Time().IsZero() {
+			rec.resolvedAt = toInstant(a.EndsAt)
 		}
 	default:
 		rec.alert.StartsAt = a.StartsAt
@@ -349,25 +359,25 @@ func (e *Engine) initRec(rec *alertRec) {
 // moves nothing; the entry is re-queued when it comes due.
 func (e *Engine) pushExpiry(rec *alertRec) {
 	end := rec.alert.EndsAt
-	if end.IsZero() || (!rec.queued.IsZero() && !end.Before(rec.queued)) {
+	if end.IsZero() || (!rec.queued.IsZero() && !toInstant(end).Before(rec.queued)) {
 		return
 	}
-	rec.queued = end
+	rec.queued = toInstant(end)
 	heap.Push(&e.expiry, expiryItem{at: end, fp: rec.fp})
 }
 
 // fire handles an alert that starts firing (first time or again).
 func (e *Engine) fire(rec *alertRec, start, at time.Time) {
-	prevEnd, prevStart := rec.resolvedAt, rec.episodeStart
+	prevEnd, prevStart := rec.resolvedAt.Time(), rec.episodeStart.Time()
 	kind := model.AlertFiring
 	if !prevStart.IsZero() {
 		kind = model.AlertRefired
 	}
 	rec.fireCount = rec.count
 	defer e.histAlert(rec, kind, at, 1) // once it is in its incident
-	rec.status = model.StatusFiring
-	rec.episodeStart = start
-	rec.resolvedAt = time.Time{}
+	rec.firing = true
+	rec.episodeStart = toInstant(start)
+	rec.resolvedAt = 0
 	e.pushExpiry(rec)
 
 	// Flap detection over the recent firing transitions.
@@ -375,11 +385,11 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	e.noisy(rec)
 	keep := rec.fires[:0]
 	for _, f := range rec.fires {
-		if start.Sub(f) <= fw {
+		if rec.episodeStart.Sub(f) <= fw {
 			keep = append(keep, f)
 		}
 	}
-	rec.fires = append(keep, start)
+	rec.fires = append(keep, rec.episodeStart)
 	wasFlapping := rec.flapping
 	rec.flapping = e.cfg.FlapCount > 0 && len(rec.fires) > e.cfg.FlapCount
 	if e.holdIfSilenced(rec, at) {
@@ -907,7 +917,7 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 	if rec.hasGkey {
 		inc.groupLast[rec.gkey] = at
 	}
-	if rec.status == model.StatusFiring {
+	if rec.firing {
 		inc.firing++
 	}
 	inc.lastActivity = at
@@ -936,8 +946,8 @@ func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
 	if a.HostCount == nil {
 		a.HostCount = map[string]int{}
 	}
-	if a.Earliest.Start.IsZero() || rec.episodeStart.Before(a.Earliest.Start) {
-		a.Earliest = svcAgg{Start: rec.episodeStart, Alert: rec.alert.Name()}
+	if a.Earliest.Start.IsZero() || rec.episodeStart.Time().Before(a.Earliest.Start) {
+		a.Earliest = svcAgg{Start: rec.episodeStart.Time(), Alert: rec.alert.Name()}
 		inc.dirty = true
 	}
 	if sev := rec.alert.Labels.Get("severity"); severityRank(sev) > severityRank(inc.Severity) {
@@ -948,8 +958,8 @@ func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
 			a.Hosts = append(a.Hosts, rec.fp)
 			inc.dirty = true
 		}
-	} else if cur, ok := a.Svc[rec.service]; !ok || rec.episodeStart.Before(cur.Start) {
-		a.Svc[rec.service] = svcAgg{Start: rec.episodeStart, Alert: rec.alert.Name()}
+	} else if cur, ok := a.Svc[rec.service]; !ok || rec.episodeStart.Time().Before(cur.Start) {
+		a.Svc[rec.service] = svcAgg{Start: rec.episodeStart.Time(), Alert: rec.alert.Name()}
 		inc.dirty = true
 		if !ok {
 			i := sort.SearchStrings(inc.Services, rec.service)
@@ -1030,32 +1040,32 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 		// of its host at nearly the same moment (see match).
 		for _, l := range e.cfg.InfraLabels {
 			if v := rec.alert.Labels.Get(l); v != "" && !rec.hostLevel {
-				addEvidence(inc, "nv:"+l+"="+v, rec.episodeStart)
+				addEvidence(inc, "nv:"+l+"="+v, rec.episodeStart.Time())
 			}
 		}
 		return
 	}
-	if rec.episodeStart.After(inc.lastStart) {
-		inc.lastStart = rec.episodeStart
+	if rec.episodeStart.Time().After(inc.lastStart) {
+		inc.lastStart = rec.episodeStart.Time()
 	}
 	for _, l := range e.cfg.InfraLabels {
 		if v := rec.alert.Labels.Get(l); v != "" {
 			if rec.hostLevel {
-				addEvidence(inc, "h:"+l+"="+v, rec.episodeStart)
+				addEvidence(inc, "h:"+l+"="+v, rec.episodeStart.Time())
 			} else {
-				addEvidence(inc, "v:"+l+"="+v, rec.episodeStart)
+				addEvidence(inc, "v:"+l+"="+v, rec.episodeStart.Time())
 			}
 		}
 	}
 	if rec.service == "" {
 		return
 	}
-	addEvidence(inc, "s:"+rec.service, rec.episodeStart)
+	addEvidence(inc, "s:"+rec.service, rec.episodeStart.Time())
 	if e.isSymptom(rec) {
-		addEvidence(inc, "y:"+rec.service, rec.episodeStart)
+		addEvidence(inc, "y:"+rec.service, rec.episodeStart.Time())
 	}
 	if e.isCause(rec) {
-		addEvidence(inc, "c:"+rec.service, rec.episodeStart)
+		addEvidence(inc, "c:"+rec.service, rec.episodeStart.Time())
 	}
 }
 
@@ -1093,7 +1103,7 @@ func (e *Engine) merge(dst, src *incident, why model.Reason, at time.Time) {
 		}
 	}
 	for _, rec := range moved {
-		if rec.status == model.StatusFiring {
+		if rec.firing {
 			src.firing--
 		}
 		r := why
@@ -1120,9 +1130,9 @@ func (e *Engine) merge(dst, src *incident, why model.Reason, at time.Time) {
 }
 
 func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
-	rec.status = model.StatusResolved
-	rec.resolvedAt = at
-	e.histAlert(rec, model.AlertResolved, at, max(rec.count-rec.fireCount, 0))
+	rec.firing = false
+	rec.resolvedAt = toInstant(at)
+	e.histAlert(rec, model.AlertResolved, at, int(max(rec.count-rec.fireCount, 0)))
 	if rec.held {
 		rec.held = false
 		delete(e.held, rec.fp)
@@ -1329,7 +1339,7 @@ func (e *Engine) gc() {
 		if rec.inc != nil && e.incs[rec.inc.ID] != rec.inc {
 			rec.inc = nil // collected: as a snapshot would have it
 		}
-		if rec.status == model.StatusResolved && rec.lastSeen.Before(cutoff) && rec.inc == nil {
+		if !rec.firing && rec.lastSeen.Time().Before(cutoff) && rec.inc == nil {
 			if held == nil {
 				held = map[*alertRec]bool{}
 				for _, inc := range e.order {

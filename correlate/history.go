@@ -85,7 +85,7 @@ func (e *Engine) histAlert(rec *alertRec, kind string, at time.Time, notificatio
 		Fingerprint:   rec.fp,
 		Kind:          kind,
 		Labels:        e.labelsOf(rec),
-		StartsAt:      rec.episodeStart,
+		StartsAt:      rec.episodeStart.Time(),
 		Notifications: notifications,
 		Flapping:      rec.flapping,
 	}

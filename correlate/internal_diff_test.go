@@ -74,7 +74,7 @@ func internalView(e *Engine) map[string]string {
 		if r.inc != nil {
 			id = r.inc.ID
 		}
-		put("alert/"+fp.String(), map[string]any{"alert": r.alert, "status": r.status, "first": r.firstSeen, "last": r.lastSeen, "ep": r.episodeStart,
+		put("alert/"+fp.String(), map[string]any{"alert": r.alert, "status": r.statusName(), "first": r.firstSeen, "last": r.lastSeen, "ep": r.episodeStart,
 			"res": r.resolvedAt, "count": r.count, "fires": r.fires, "flap": r.flapping, "inc": id, "tokens": e.tokens(r), "noise": r.noise, "probe": r.probe})
 	}
 	for k, l := range e.byService {

@@ -144,7 +144,7 @@ func (e *Engine) probe(rec *alertRec) {
 		return
 	}
 	rec.noise = false
-	target, _, _ := e.match(rec, rec.episodeStart)
+	target, _, _ := e.match(rec, rec.episodeStart.Time())
 	rec.noise = true
 	s.count(target != nil)
 }

@@ -68,12 +68,12 @@ func (rec *alertRec) state() model.AlertState {
 	s := model.AlertState{
 		Fingerprint: rec.fp,
 		Alert:       rec.alert.model(),
-		Status:      rec.status,
-		FirstSeen:   rec.firstSeen,
-		LastSeen:    rec.lastSeen,
-		Count:       rec.count,
+		Status:      rec.statusName(),
+		FirstSeen:   rec.firstSeen.Time(),
+		LastSeen:    rec.lastSeen.Time(),
+		Count:       int(rec.count),
 		Flapping:    rec.flapping,
-		ResolvedAt:  rec.resolvedAt,
+		ResolvedAt:  rec.resolvedAt.Time(),
 	}
 	if rec.inc != nil && !rec.held {
 		s.Incident = rec.inc.ID
@@ -86,7 +86,7 @@ func (rec *alertRec) state() model.AlertState {
 func (e *Engine) Alerts() []model.AlertState {
 	out := make([]model.AlertState, 0, len(e.alerts))
 	for _, rec := range e.alerts {
-		if rec.status == model.StatusFiring {
+		if rec.firing {
 			st := rec.state()
 			st.SilencedBy = e.sil.match(rec.alert.Labels, e.now)
 			out = append(out, st)
@@ -99,7 +99,7 @@ func (e *Engine) Alerts() []model.AlertState {
 // AlertCount returns the number of known and of firing alert identities.
 func (e *Engine) AlertCount() (known, firing int) {
 	for _, rec := range e.alerts {
-		if rec.status == model.StatusFiring {
+		if rec.firing {
 			firing++
 		}
 	}

@@ -44,7 +44,7 @@ func (e *Engine) runRechecks(t time.Time) {
 		r := e.rechecks[0]
 		e.rechecks = e.rechecks[1:]
 		rec := e.alerts[r.fp]
-		if rec == nil || rec.inc != r.from || e.incs[r.from.ID] != r.from || rec.status != model.StatusResolved || !rec.resolvedAt.Equal(r.resolved) {
+		if rec == nil || rec.inc != r.from || e.incs[r.from.ID] != r.from || rec.firing || !rec.resolvedAt.Time().Equal(r.resolved) {
 			continue // fired again, moved, merged or collected since
 		}
 		if to := e.recoveredWith(rec, r.from, r.resolved); to != nil {
@@ -64,7 +64,7 @@ func (e *Engine) movable(rec *alertRec, from *incident) (time.Time, bool) {
 	if rec.noise || rec.service == "" || root == "" || from.manual || len(e.topo.DependsOn) == 0 || !e.isSymptom(rec) {
 		return time.Time{}, false
 	}
-	began, n := rec.episodeStart, 0
+	began, n := rec.episodeStart.Time(), 0
 	for _, m := range from.Members {
 		if m.Fingerprint != rec.fp {
 			continue
@@ -129,11 +129,11 @@ func (e *Engine) rootRecovered(inc *incident) (time.Time, bool) {
 		if rec.service != root || rec.noise || rec.inc != inc {
 			continue
 		}
-		if rec.status == model.StatusFiring {
+		if rec.firing {
 			return time.Time{}, false
 		}
 		seen = true
-		end = maxTime(end, rec.resolvedAt)
+		end = maxTime(end, rec.resolvedAt.Time())
 	}
 	return end, seen
 }
@@ -153,7 +153,7 @@ func (e *Engine) move(rec *alertRec, from, to *incident, at time.Time) {
 	}
 	for _, k := range []string{"s:", "y:", "c:"} {
 		l := from.evidence[k+rec.service]
-		if i := slices.IndexFunc(l, rec.episodeStart.Equal); i >= 0 {
+		if i := slices.IndexFunc(l, rec.episodeStart.Time().Equal); i >= 0 {
 			from.evidence[k+rec.service] = slices.Delete(l, i, i+1)
 		}
 	}
@@ -164,7 +164,7 @@ func (e *Engine) move(rec *alertRec, from, to *incident, at time.Time) {
 	h, _ := e.near.dependsOn(rec.service, to.RootCause.Service)
 	why := model.Reason{Kind: model.ReasonTopology, Score: 0.9, Detail: fmt.Sprintf(
 		"%s depends on %s (%d hop%s): it recovered %s from when %s did, unlike %s's root cause %s (moved from %s)",
-		rec.service, to.RootCause.Service, h, plural(h), absDur(rec.resolvedAt.Sub(end)).Round(time.Second), to.RootCause.Service,
+		rec.service, to.RootCause.Service, h, plural(h), absDur(rec.resolvedAt.Time().Sub(end)).Round(time.Second), to.RootCause.Service,
 		from.ID, from.RootCause.Service, from.ID)}
 	e.join(to, rec, why, at)
 	e.stats.Moved++
@@ -177,23 +177,23 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 	inc.dirty = true
 	var first *alertRec
 	for _, m := range inc.members {
-		if m.service == rec.service && !m.hostLevel && (first == nil || m.episodeStart.Before(first.episodeStart)) {
+		if m.service == rec.service && !m.hostLevel && (first == nil || m.episodeStart.Time().Before(first.episodeStart.Time())) {
 			first = m
 		}
 	}
 	if first != nil {
-		a.Svc[rec.service] = svcAgg{Start: first.episodeStart, Alert: first.alert.Name()}
+		a.Svc[rec.service] = svcAgg{Start: first.episodeStart.Time(), Alert: first.alert.Name()}
 	} else if _, ok := a.Svc[rec.service]; ok {
 		delete(a.Svc, rec.service)
 		if i, found := slices.BinarySearch(inc.Services, rec.service); found {
 			inc.Services = slices.Delete(inc.Services, i, i+1)
 		}
 	}
-	if a.Earliest.Alert == rec.alert.Name() && a.Earliest.Start.Equal(rec.episodeStart) {
+	if a.Earliest.Alert == rec.alert.Name() && a.Earliest.Start.Equal(rec.episodeStart.Time()) {
 		a.Earliest = svcAgg{}
 		for _, m := range inc.members {
-			if a.Earliest.Start.IsZero() || m.episodeStart.Before(a.Earliest.Start) {
-				a.Earliest = svcAgg{Start: m.episodeStart, Alert: m.alert.Name()}
+			if a.Earliest.Start.IsZero() || m.episodeStart.Time().Before(a.Earliest.Start) {
+				a.Earliest = svcAgg{Start: m.episodeStart.Time(), Alert: m.alert.Name()}
 			}
 		}
 	}

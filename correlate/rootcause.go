@@ -50,7 +50,7 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 			}
 			on = uniqSorted(on)
 			if len(svcs) == 0 || 2*len(on) >= len(svcs) {
-				ev := []string{fmt.Sprintf("%s alerting on %s=%s itself since %s", h.alert.Name(), l, v, h.episodeStart.UTC().Format(time.RFC3339))}
+				ev := []string{fmt.Sprintf("%s alerting on %s=%s itself since %s", h.alert.Name(), l, v, h.episodeStart.Time().UTC().Format(time.RFC3339))}
 				if len(on) > 0 {
 					ev = append(ev, fmt.Sprintf("%d of %d alerting services run on %s: %s", len(on), len(svcs), v, strings.Join(on, ", ")))
 				}

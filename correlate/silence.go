@@ -250,7 +250,7 @@ func (e *Engine) releaseHeld(t time.Time) {
 	}
 	var free []*alertRec
 	for fp, rec := range e.held {
-		if rec.status != model.StatusFiring {
+		if !rec.firing {
 			delete(e.held, fp)
 			rec.held = false
 			continue

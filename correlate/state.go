@@ -1,11 +1,14 @@
 package correlate
 
 import (
+	"bytes"
 	"container/heap"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -92,7 +95,65 @@ func (e *Engine) Snapshot() ([]byte, error) { return e.Capture().Encode() }
 type Captured struct{ s snapshot }
 
 // Encode serialises a captured state (see Snapshot).
-func (c *Captured) Encode() ([]byte, error) { return json.Marshal(&c.s) }
+func (c *Captured) Encode() ([]byte, error) {
+	var b bytes.Buffer
+	err := c.EncodeTo(&b)
+	return b.Bytes(), err
+}
+
+// snapshotRest is a snapshot without its two long lists (the shallower
+// fields hide the embedded ones from encoding/json).
+type snapshotRest struct {
+	*snapshot
+	Incidents []struct{} `json:"incidents,omitempty"`
+	Alerts    []struct{} `json:"alerts,omitempty"`
+}
+
+// EncodeTo writes what Encode returns, one incident and one alert at a
+// time: the encoding of a million alerts is never held whole in memory.
+// It is the JSON of the snapshot, its two long lists first.
+func (c *Captured) EncodeTo(w io.Writer) error {
+	rest, err := json.Marshal(snapshotRest{snapshot: &c.s})
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	list := func(open string, n int, item func(i int) ([]byte, error)) error {
+		buf = append(buf[:0], open...)
+		for i := range n {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			b, err := item(i)
+			if err != nil {
+				return err
+			}
+			buf = append(buf, b...)
+			if len(buf) >= 64<<10 {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+		buf = append(buf, ']')
+		_, err := w.Write(buf)
+		return err
+	}
+	if err := list(`{"incidents":[`, len(c.s.Incidents), func(i int) ([]byte, error) { return json.Marshal(&c.s.Incidents[i]) }); err != nil {
+		return err
+	}
+	if err := list(`,"alerts":[`, len(c.s.Alerts), func(i int) ([]byte, error) { return json.Marshal(&c.s.Alerts[i]) }); err != nil {
+		return err
+	}
+	if len(rest) > 2 {
+		if _, err := w.Write([]byte{','}); err != nil {
+			return err
+		}
+	}
+	_, err = w.Write(rest[1:])
+	return err
+}
 
 // Capture copies the engine state, so that the expensive encoding can run
 // outside the lock that serialises access to the engine. It copies what
@@ -123,8 +184,8 @@ func (e *Engine) Capture() *Captured {
 	}
 	s.Alerts = make([]snapAlert, 0, len(e.alerts))
 	for _, rec := range e.alerts {
-		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
-			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, FireCount: rec.fireCount, Fires: slices.Clone(rec.fires),
+		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.statusName(), FirstSeen: rec.firstSeen.Time(), LastSeen: rec.lastSeen.Time(),
+			EpisodeStart: rec.episodeStart.Time(), ResolvedAt: rec.resolvedAt.Time(), Count: int(rec.count), FireCount: int(rec.fireCount), Fires: instantTimes(rec.fires),
 			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe, Held: rec.held}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
@@ -247,8 +308,8 @@ func (e *Engine) Restore(data []byte) error {
 		}
 	}
 	for _, sa := range s.Alerts {
-		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
-			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fireCount: sa.FireCount, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe, held: sa.Held}
+		rec := &alertRec{fp: sa.FP, alert: sa.Alert, firing: sa.Status == model.StatusFiring, firstSeen: toInstant(sa.FirstSeen), lastSeen: toInstant(sa.LastSeen),
+			episodeStart: toInstant(sa.EpisodeStart), resolvedAt: toInstant(sa.ResolvedAt), count: int32(min(sa.Count, math.MaxInt32)), fireCount: int32(min(sa.FireCount, math.MaxInt32)), fires: timeInstants(sa.Fires), flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe, held: sa.Held}
 		e.initRec(rec)
 		if rec.held {
 			if e.held == nil {
@@ -263,7 +324,7 @@ func (e *Engine) Restore(data []byte) error {
 		if inc := e.incs[sa.Incident]; inc != nil {
 			rec.inc = inc
 		}
-		if rec.status == model.StatusFiring {
+		if rec.firing {
 			e.pushExpiry(rec)
 		}
 	}

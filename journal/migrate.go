@@ -60,7 +60,7 @@ func migrateBolt(dir, walDir string, noSync bool) error {
 				if v := m.Get([]byte("snapshot_seq")); len(v) == 8 {
 					seq = binary.BigEndian.Uint64(v)
 				}
-				if err := writeSnapshot(dir, seq, state, noSync); err != nil {
+				if err := writeSnapshot(dir, seq, bytesState(state), noSync); err != nil {
 					return fmt.Errorf("write snapshot: %w", err)
 				}
 			}

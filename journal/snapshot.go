@@ -1,10 +1,12 @@
 package journal
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -19,20 +21,30 @@ import (
 const snapMagic = "siftsnp1"
 const snapHeader = len(snapMagic) + 8 + 4
 
-func writeSnapshot(dir string, seq uint64, state []byte, noSync bool) error {
+func writeSnapshot(dir string, seq uint64, write func(io.Writer) error, noSync bool) error {
 	path := filepath.Join(dir, "snapshot")
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
+	// The state streams through a buffer and the checksum; the header's
+	// CRC is filled in once the state is written.
 	h := make([]byte, 0, snapHeader)
 	h = append(h, snapMagic...)
 	h = binary.LittleEndian.AppendUint64(h, seq)
-	h = binary.LittleEndian.AppendUint32(h, crc32.Checksum(state, castagnoli))
-	_, err = f.Write(h)
+	h = binary.LittleEndian.AppendUint32(h, 0)
+	bw := bufio.NewWriterSize(f, 1<<20)
+	_, err = bw.Write(h)
+	crc := crc32.New(castagnoli)
 	if err == nil {
-		_, err = f.Write(state)
+		err = write(io.MultiWriter(bw, crc))
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		_, err = f.WriteAt(binary.LittleEndian.AppendUint32(nil, crc.Sum32()), int64(len(snapMagic)+8))
 	}
 	if err == nil && !noSync {
 		err = f.Sync()
@@ -99,9 +111,23 @@ func readHead(path string, n int) ([]byte, error) {
 // Replay never returns them again, and segments holding only such records
 // are deleted.
 func (j *Journal) SaveSnapshot(seq uint64, state []byte) error {
+	return j.SaveSnapshotTo(seq, bytesState(state))
+}
+
+// bytesState writes a state already encoded.
+func bytesState(state []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(state)
+		return err
+	}
+}
+
+// SaveSnapshotTo is SaveSnapshot with the state written by write as it is
+// encoded, so that a large state is never held whole in memory.
+func (j *Journal) SaveSnapshotTo(seq uint64, write func(io.Writer) error) error {
 	j.snapMu.Lock()
 	defer j.snapMu.Unlock()
-	if err := writeSnapshot(j.dir, seq, state, j.opts.NoSync); err != nil {
+	if err := writeSnapshot(j.dir, seq, write, j.opts.NoSync); err != nil {
 		return fmt.Errorf("journal: save snapshot: %w", err)
 	}
 	return j.truncate(seq)

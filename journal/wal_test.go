@@ -247,13 +247,13 @@ func TestCorruptionInTheMiddleIsAnError(t *testing.T) {
 	}
 	os.WriteFile(mid, good, 0o600)
 	// A snapshot past the end of the log means records were lost.
-	if err := writeSnapshot(dir, 1000, nil, true); err != nil {
+	if err := writeSnapshot(dir, 1000, bytesState(nil), true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(dir, Options{NoSync: true}); err == nil || !strings.Contains(err.Error(), "records are missing") {
 		t.Fatalf("open with a snapshot past the log: %v", err)
 	}
-	if err := writeSnapshot(dir, 30, []byte("s"), true); err != nil {
+	if err := writeSnapshot(dir, 30, bytesState([]byte("s")), true); err != nil {
 		t.Fatal(err)
 	}
 	j, err := Open(dir, Options{NoSync: true})

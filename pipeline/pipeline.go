@@ -323,11 +323,7 @@ func (p *Pipeline) waitBarrier(b chan struct{}) {
 // saveSnapshot encodes a captured state and writes it as the snapshot
 // covering the records up to seq.
 func (p *Pipeline) saveSnapshot(seq uint64, c *correlate.Captured) error {
-	data, err := c.Encode()
-	if err != nil {
-		return err
-	}
-	return p.j.SaveSnapshot(seq, data)
+	return p.j.SaveSnapshotTo(seq, c.EncodeTo)
 }
 
 func (p *Pipeline) publish(it exportItem) {
