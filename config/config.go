@@ -71,9 +71,12 @@ type Limits struct {
 	// GCHeadroom bounds the memory the Go garbage collector keeps beyond
 	// what is live: the heap may grow by this fraction of the live heap
 	// (plus 64 MiB) before a collection, instead of doubling (Go's
-	// default). It trades some CPU on large heaps for about half the
-	// memory (default 0.2; 0: Go's default pacing; an operator's
-	// GOMEMLIMIT takes precedence). See internal/memlimit.
+	// default). It trades CPU on large heaps for memory: with 0.2 a
+	// million active alerts take about 40 % less memory, but a burst of
+	// new alerts on a busy machine is collected so often that ingest
+	// slows down several times over (benchmarks/RESULTS.md 7.2), so it
+	// is off by default (0: Go's default pacing; an operator's GOMEMLIMIT
+	// takes precedence). See internal/memlimit.
 	GCHeadroom *float64 `yaml:"gc_headroom"`
 }
 
@@ -105,7 +108,7 @@ func (c *Config) mergeLimits() error {
 const DefaultMaxActiveAlerts = 1_000_000
 
 // DefaultGCHeadroom: see Limits.GCHeadroom.
-const DefaultGCHeadroom = 0.2
+const DefaultGCHeadroom = 0
 
 // Headroom returns the garbage collector's headroom to apply (0: Go's own).
 func (l Limits) Headroom() float64 {
