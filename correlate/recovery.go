@@ -106,7 +106,7 @@ func (e *Engine) recoveredWith(rec *alertRec, from *incident, r time.Time) *inci
 				continue
 			}
 			// The other fault must have been failing when the symptom began.
-			if _, ok := e.closest(began, inc.evidence["c:"+dep]); !ok {
+			if _, ok := e.closest(began, inc.evidence[evCause+dep]); !ok {
 				continue
 			}
 			gap, ok := around(e.rootRecovered(inc))
@@ -151,7 +151,7 @@ func (e *Engine) move(rec *alertRec, from, to *incident, at time.Time) {
 			from.tokens[tok] = struct{}{}
 		}
 	}
-	for _, k := range []string{"s:", "y:", "c:"} {
+	for _, k := range []string{evService, evSymptom, evCause} {
 		l := from.evidence[k+rec.service]
 		if i := slices.IndexFunc(l, rec.episodeStart.Equal); i >= 0 {
 			from.evidence[k+rec.service] = slices.Delete(l, i, i+1)

@@ -1,0 +1,78 @@
+package correlate
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sift-aiops/sift/model"
+)
+
+// infraSignal: shared infrastructure (correlate.infra_labels), only when
+// the infrastructure itself alerts. A host-level alert also lists, in
+// m.absorb, the incidents all of whose members run on it: they share its
+// cause and merge into the incident it joins.
+type infraSignal struct{ InfraWeights }
+
+func (infraSignal) name() string   { return "infra" }
+func (infraSignal) fallback() bool { return false }
+
+func (s infraSignal) candidates(m *matchCtx) {
+	e, rec, w := m.e, m.rec, m.w
+	for _, l := range e.cfg.InfraLabels {
+		v := rec.alert.Labels.Get(l)
+		if v == "" {
+			continue
+		}
+		key := l + "=" + v
+		for _, inc := range e.byInfra[key] {
+			if inc.Status == model.IncidentResolved {
+				continue
+			}
+			// A service alert joins only the host's own alert; a host alert
+			// joins the services that started failing on it around the same
+			// time, and another alert on the host itself only when they are
+			// nearly simultaneous.
+			// Background noise on a service takes part only when its host
+			// fails at nearly the same moment (see noteEpisode); a host's
+			// own background noise explains nothing.
+			var gap time.Duration
+			var ok bool
+			switch {
+			case rec.hostLevel && rec.noise:
+				continue
+			case rec.hostLevel:
+				gap, ok = m.closest(inc.evidence[evOnInfra+key])
+				if g, okn := m.closest(inc.evidence[evNoiseOnInfra+key]); okn && g <= w/5 && (!ok || g < gap) {
+					gap, ok = g, true
+				}
+				if !ok {
+					gap, ok = m.closest(inc.evidence[evInfra+key])
+					ok = ok && gap <= w/5
+				}
+			default:
+				gap, ok = m.closest(inc.evidence[evInfra+key])
+				ok = ok && (!rec.noise || gap <= w/5)
+			}
+			if !ok {
+				continue
+			}
+			var detail string
+			if rec.hostLevel {
+				detail = fmt.Sprintf("alert on %s itself; %s has alerts running on it", key, inc.ID)
+			} else {
+				detail = fmt.Sprintf("runs on %s, which is alerting in %s", key, inc.ID)
+			}
+			score := *s.HostAlert
+			if !rec.hostLevel {
+				// The host itself is failing: that explains everything
+				// running on it better than anything the service shows.
+				score = *s.OnFailingHost
+			}
+			c := candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: score, Detail: detail}}
+			if rec.hostLevel && e.allOn(inc, l, v) {
+				m.absorb = append(m.absorb, inc)
+			}
+			m.consider(c)
+		}
+	}
+}
