@@ -134,6 +134,7 @@ type Engine struct {
 	observer     map[string]bool // correlate.observers (identity.go)
 	roles        []compiledRole  // correlate.roles (roles.go)
 	signals      []signal        // in the order match runs them (signals.go)
+	mc           matchCtx        // the context of match, kept for its buffer
 	causeWords   map[string]bool
 	symptomWords map[string]bool
 	sil          silenceIndex
@@ -545,7 +546,9 @@ func (e *Engine) closest(t time.Time, starts []time.Time) (time.Duration, bool) 
 // engine's signals in order (signals.go) and keeps the best candidate.
 func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*incident) {
 	e.overflowOf = nil
-	m := &matchCtx{e: e, rec: rec, t: t, w: time.Duration(e.cfg.Window), horizon: time.Duration(e.cfg.Horizon)}
+	m := &e.mc // reused: a new one per match would be allocated
+	*m = matchCtx{e: e, rec: rec, t: t, w: time.Duration(e.cfg.Window), horizon: time.Duration(e.cfg.Horizon), absorb: m.absorb[:0]}
+	defer m.reset()
 	for _, s := range e.signals {
 		if s.fallback() && m.best.inc != nil {
 			continue

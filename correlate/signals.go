@@ -53,6 +53,13 @@ type matchCtx struct {
 	absorb []*incident
 }
 
+// reset keeps only the absorb buffer, emptied, so that nothing of a
+// match is held after it.
+func (m *matchCtx) reset() {
+	clear(m.absorb)
+	*m = matchCtx{absorb: m.absorb[:0]}
+}
+
 // candidate is an incident an alert may join and why.
 type candidate struct {
 	inc    *incident
