@@ -64,10 +64,10 @@ type incident struct {
 	manual       bool // resolved by an agent
 	tokens       map[string]struct{}
 	rootAlert    string
-	// evidence: episode starts of members, by what they show (see the
-	// ev* keys). Correlation joins an alert only on evidence that started
+	// evidence: episode starts of members, by what they show (see
+	// evKey). Correlation joins an alert only on evidence that started
 	// close to it in time.
-	evidence  map[string][]time.Time
+	evidence  map[evKey][]time.Time
 	groupLast map[string]time.Time // group key -> last notification of a member with it
 	lastStart time.Time            // latest episode start of any member
 	agg       incAgg               // maintained as members join, for the root cause
@@ -635,7 +635,7 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 		seq:       e.nextInc,
 		members:   map[model.Fingerprint]*alertRec{},
 		tokens:    map[string]struct{}{},
-		evidence:  map[string][]time.Time{},
+		evidence:  map[evKey][]time.Time{},
 		groupLast: map[string]time.Time{},
 	}
 	inc.ID = e.idPrefix() + fmt.Sprintf("INC-%d", e.nextInc)
@@ -769,16 +769,45 @@ func (e *Engine) newEpisode(inc *incident, rec *alertRec, why model.Reason, at t
 
 const maxEvidence = 32
 
-// Evidence keys (see incident.evidence): one of these prefixes, then a
-// service or an infrastructure "label=value".
+// evKind says what the episode starts of an evidence list show (see
+// incident.evidence).
+type evKind uint8
+
 const (
-	evService      = "s:"  // episode starts of the members on a service
-	evSymptom      = "y:"  // ... of its symptom-like members (isSymptom)
-	evCause        = "c:"  // ... of its cause-like members (isCause)
-	evInfra        = "h:"  // ... of host-level members on label=value itself
-	evOnInfra      = "v:"  // ... of service members running on label=value
-	evNoiseOnInfra = "nv:" // ... of background-noise service members on it
+	evService      evKind = iota // episode starts of the members on a service
+	evSymptom                    // ... of its symptom-like members (isSymptom)
+	evCause                      // ... of its cause-like members (isCause)
+	evInfra                      // ... of host-level members on label=value itself
+	evOnInfra                    // ... of service members running on label=value
+	evNoiseOnInfra               // ... of background-noise service members on it
 )
+
+// evPrefix writes each kind in snapshots, before the service or
+// "label=value" ("s:payment", "h:host=node-3").
+var evPrefix = [...]string{evService: "s:", evSymptom: "y:", evCause: "c:", evInfra: "h:", evOnInfra: "v:", evNoiseOnInfra: "nv:"}
+
+// evKey names one evidence list: a kind and a service or an
+// infrastructure "label=value".
+type evKey struct {
+	kind evKind
+	key  string
+}
+
+// String is the key as snapshots write it.
+func (k evKey) String() string { return evPrefix[k.kind] + k.key }
+
+// MarshalText writes the key as String does (in JSON maps).
+func (k evKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// parseEvKey reads a key that String wrote.
+func parseEvKey(s string) (evKey, bool) {
+	for kind, p := range evPrefix {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			return evKey{evKind(kind), rest}, true
+		}
+	}
+	return evKey{}, false
+}
 
 func earliest(ts []time.Time) (time.Time, bool) {
 	if len(ts) == 0 {
@@ -793,7 +822,7 @@ func earliest(ts []time.Time) (time.Time, bool) {
 	return m, true
 }
 
-func addEvidence(inc *incident, key string, t time.Time) {
+func addEvidence(inc *incident, key evKey, t time.Time) {
 	list := inc.evidence[key]
 	for _, s := range list {
 		if s.Equal(t) {
@@ -814,7 +843,7 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 		// of its host at nearly the same moment (see match).
 		for _, l := range e.cfg.InfraLabels {
 			if v := rec.alert.Labels.Get(l); v != "" && !rec.hostLevel {
-				addEvidence(inc, evNoiseOnInfra+l+"="+v, rec.episodeStart)
+				addEvidence(inc, evKey{evNoiseOnInfra, l + "=" + v}, rec.episodeStart)
 			}
 		}
 		return
@@ -825,21 +854,21 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 	for _, l := range e.cfg.InfraLabels {
 		if v := rec.alert.Labels.Get(l); v != "" {
 			if rec.hostLevel {
-				addEvidence(inc, evInfra+l+"="+v, rec.episodeStart)
+				addEvidence(inc, evKey{evInfra, l + "=" + v}, rec.episodeStart)
 			} else {
-				addEvidence(inc, evOnInfra+l+"="+v, rec.episodeStart)
+				addEvidence(inc, evKey{evOnInfra, l + "=" + v}, rec.episodeStart)
 			}
 		}
 	}
 	if rec.service == "" {
 		return
 	}
-	addEvidence(inc, evService+rec.service, rec.episodeStart)
+	addEvidence(inc, evKey{evService, rec.service}, rec.episodeStart)
 	if e.isSymptom(rec) {
-		addEvidence(inc, evSymptom+rec.service, rec.episodeStart)
+		addEvidence(inc, evKey{evSymptom, rec.service}, rec.episodeStart)
 	}
 	if e.isCause(rec) {
-		addEvidence(inc, evCause+rec.service, rec.episodeStart)
+		addEvidence(inc, evKey{evCause, rec.service}, rec.episodeStart)
 	}
 }
 

@@ -106,7 +106,7 @@ func (e *Engine) recoveredWith(rec *alertRec, from *incident, r time.Time) *inci
 				continue
 			}
 			// The other fault must have been failing when the symptom began.
-			if _, ok := e.closest(began, inc.evidence[evCause+dep]); !ok {
+			if _, ok := e.closest(began, inc.evidence[evKey{evCause, dep}]); !ok {
 				continue
 			}
 			gap, ok := around(e.rootRecovered(inc))
@@ -151,10 +151,11 @@ func (e *Engine) move(rec *alertRec, from, to *incident, at time.Time) {
 			from.tokens[tok] = struct{}{}
 		}
 	}
-	for _, k := range []string{evService, evSymptom, evCause} {
-		l := from.evidence[k+rec.service]
+	for _, kind := range []evKind{evService, evSymptom, evCause} {
+		k := evKey{kind, rec.service}
+		l := from.evidence[k]
 		if i := slices.IndexFunc(l, rec.episodeStart.Equal); i >= 0 {
-			from.evidence[k+rec.service] = slices.Delete(l, i, i+1)
+			from.evidence[k] = slices.Delete(l, i, i+1)
 		}
 	}
 	e.timelineRec(from, at, "moved", fmt.Sprintf("%s recovered with %s's root cause; moved there", rec.alert.Name(), to.ID), rec)

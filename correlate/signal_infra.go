@@ -41,16 +41,16 @@ func (s infraSignal) candidates(m *matchCtx) {
 			case rec.hostLevel && rec.noise:
 				continue
 			case rec.hostLevel:
-				gap, ok = m.closest(inc.evidence[evOnInfra+key])
-				if g, okn := m.closest(inc.evidence[evNoiseOnInfra+key]); okn && g <= w/5 && (!ok || g < gap) {
+				gap, ok = m.closest(inc.evidence[evKey{evOnInfra, key}])
+				if g, okn := m.closest(inc.evidence[evKey{evNoiseOnInfra, key}]); okn && g <= w/5 && (!ok || g < gap) {
 					gap, ok = g, true
 				}
 				if !ok {
-					gap, ok = m.closest(inc.evidence[evInfra+key])
+					gap, ok = m.closest(inc.evidence[evKey{evInfra, key}])
 					ok = ok && gap <= w/5
 				}
 			default:
-				gap, ok = m.closest(inc.evidence[evInfra+key])
+				gap, ok = m.closest(inc.evidence[evKey{evInfra, key}])
 				ok = ok && (!rec.noise || gap <= w/5)
 			}
 			if !ok {

@@ -30,7 +30,7 @@ func (s topologySignal) candidates(m *matchCtx) {
 			if inc.Status == model.IncidentResolved {
 				continue
 			}
-			gap, ok := m.closest(inc.evidence[evService+other])
+			gap, ok := m.closest(inc.evidence[evKey{evService, other}])
 			if !ok {
 				continue
 			}
@@ -59,7 +59,7 @@ func (s topologySignal) candidates(m *matchCtx) {
 					// fault: only as strong as a failing dependency, so a
 					// fault that started closer in time can claim it.
 					score = *s.DegradedCaller
-					if g, ok := m.closest(inc.evidence[evCause+root]); ok {
+					if g, ok := m.closest(inc.evidence[evKey{evCause, root}]); ok {
 						gap = g
 					}
 				}
@@ -70,8 +70,8 @@ func (s topologySignal) candidates(m *matchCtx) {
 				// The dependency must be failing (a cause-like alert such
 				// as a crash or OOM) or be itself degraded (a symptom): an
 				// unrelated warning on it explains nothing.
-				g1, ok1 := m.closest(inc.evidence[evCause+other])
-				g2, ok2 := m.closest(inc.evidence[evSymptom+other])
+				g1, ok1 := m.closest(inc.evidence[evKey{evCause, other}])
+				g2, ok2 := m.closest(inc.evidence[evKey{evSymptom, other}])
 				switch {
 				case ok1 && ok2:
 					gap = min(g1, g2)
@@ -86,7 +86,7 @@ func (s topologySignal) candidates(m *matchCtx) {
 				detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", rec.service, other, h, plural(h), inc.ID)
 			} else if h, under := e.near.dependsOn(other, rec.service); under {
 				// A failing dependency explains only symptoms on its callers.
-				if gap, ok = m.closest(inc.evidence[evSymptom+other]); !ok {
+				if gap, ok = m.closest(inc.evidence[evKey{evSymptom, other}]); !ok {
 					continue
 				}
 				root := inc.RootCause.Service
@@ -96,7 +96,7 @@ func (s topologySignal) candidates(m *matchCtx) {
 				// A root that was already failing on its own (a crash, an
 				// OOM...) well before this dependency alerted was not
 				// brought down by it: that is a second fault.
-				if first, ok := earliest(inc.evidence[evCause+root]); ok && first.Before(t.Add(-w/5)) {
+				if first, ok := earliest(inc.evidence[evKey{evCause, root}]); ok && first.Before(t.Add(-w/5)) {
 					continue
 				}
 				score = *s.Dependent - *s.PerHop*float64(h-1)
@@ -112,7 +112,7 @@ func (s topologySignal) candidates(m *matchCtx) {
 						// Between faults that both explain a symptom, the one
 						// that started closest to it in time, per hop (a
 						// failure takes longer to reach callers further up).
-						if g, ok := m.closest(inc.evidence[evCause+root]); ok {
+						if g, ok := m.closest(inc.evidence[evKey{evCause, root}]); ok {
 							gap = g / time.Duration(max(hr, 1))
 						}
 					}

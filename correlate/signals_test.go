@@ -82,3 +82,20 @@ func TestSignalWeightsApply(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceKeys: snapshots write evidence keys as before the typed
+// keys ("s:payment", "nv:host=node-3") and read them back.
+func TestEvidenceKeys(t *testing.T) {
+	for kind, p := range evPrefix {
+		k := evKey{evKind(kind), "host=node-3"}
+		if s := k.String(); s != p+"host=node-3" {
+			t.Errorf("%v: %q", k, s)
+		}
+		if back, ok := parseEvKey(k.String()); !ok || back != k {
+			t.Errorf("%q read as %v %v", k.String(), back, ok)
+		}
+	}
+	if _, ok := parseEvKey("x:payment"); ok {
+		t.Error("an unknown prefix was read")
+	}
+}

@@ -114,7 +114,7 @@ func (e *Engine) Capture() *Captured {
 			LastStart: inc.lastStart, Agg: inc.agg.clone(), Causes: inc.causes, Learned: inc.learned,
 			GroupLast: make(map[string]time.Time, len(inc.groupLast))}
 		for k, v := range inc.evidence {
-			si.Evidence[k] = slices.Clone(v)
+			si.Evidence[k.String()] = slices.Clone(v)
 		}
 		for k, v := range inc.groupLast {
 			si.GroupLast[fmt.Sprintf("%x", k)] = v
@@ -228,9 +228,11 @@ func (e *Engine) Restore(data []byte) error {
 	for _, si := range s.Incidents {
 		inc := &incident{Incident: si.Incident, seq: si.Seq, firing: si.Firing, lastActivity: si.LastActivity, manual: si.Manual,
 			members: map[model.Fingerprint]*alertRec{}, tokens: map[string]struct{}{},
-			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, learned: si.Learned, groupLast: map[string]time.Time{}}
-		if inc.evidence == nil {
-			inc.evidence = map[string][]time.Time{}
+			rootAlert: si.RootAlert, evidence: make(map[evKey][]time.Time, len(si.Evidence)), lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, learned: si.Learned, groupLast: map[string]time.Time{}}
+		for sk, v := range si.Evidence {
+			if k, ok := parseEvKey(sk); ok {
+				inc.evidence[k] = v
+			}
 		}
 		for hk, v := range si.GroupLast {
 			k, err := unhex(hk)
