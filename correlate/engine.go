@@ -569,32 +569,11 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	return best.inc, best.reason, others
 }
 
-// topoUnrelated reports whether the topology knows svc and every
-// service of inc and relates none of them to svc: similar text on
-// services the dependency graph keeps apart is a coincidence, not a
-// shared cause.
-func (e *Engine) topoUnrelated(svc string, inc *incident) bool {
-	if svc == "" || len(inc.agg.Svc) == 0 {
-		return false
-	}
-	for other := range inc.agg.Svc {
-		if other == svc || !e.full.unrelated(svc, other) {
-			return false
-		}
-	}
-	return true
-}
-
 func plural(n int) string {
 	if n == 1 {
 		return ""
 	}
 	return "s"
-}
-
-// allOn reports whether every member of inc runs on label=value.
-func (e *Engine) allOn(inc *incident, label, value string) bool {
-	return inc.agg.HostCount[label+"="+value] == len(inc.members)
 }
 
 func (e *Engine) groupKey(ls labelSet, service string) (string, bool) {
@@ -617,14 +596,6 @@ func (e *Engine) groupKey(ls labelSet, service string) (string, bool) {
 	}
 	e.groupBuf = b
 	return string(b), true
-}
-
-func (e *Engine) describeGroup(ls labelSet) string {
-	parts := make([]string, 0, len(e.cfg.GroupBy))
-	for _, l := range e.cfg.GroupBy {
-		parts = append(parts, fmt.Sprintf("%s=%q", l, ls.Get(l)))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // ---- incident changes ----

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sift-aiops/sift/model"
 )
@@ -25,4 +26,13 @@ func (s groupSignal) candidates(m *matchCtx) {
 			Detail: fmt.Sprintf("same %s as %s", e.describeGroup(rec.alert.Labels), inc.ID),
 		}})
 	}
+}
+
+// describeGroup says the group_by labels of ls ("alertname=\"X\", service=\"y\"").
+func (e *Engine) describeGroup(ls labelSet) string {
+	parts := make([]string, 0, len(e.cfg.GroupBy))
+	for _, l := range e.cfg.GroupBy {
+		parts = append(parts, fmt.Sprintf("%s=%q", l, ls.Get(l)))
+	}
+	return strings.Join(parts, ", ")
 }

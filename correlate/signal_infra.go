@@ -76,3 +76,8 @@ func (s infraSignal) candidates(m *matchCtx) {
 		}
 	}
 }
+
+// allOn reports whether every member of inc runs on label=value.
+func (e *Engine) allOn(inc *incident, label, value string) bool {
+	return inc.agg.HostCount[label+"="+value] == len(inc.members)
+}

@@ -43,3 +43,19 @@ func (s textSignal) candidates(m *matchCtx) {
 		}})
 	}
 }
+
+// topoUnrelated reports whether the topology knows svc and every
+// service of inc and relates none of them to svc: similar text on
+// services the dependency graph keeps apart is a coincidence, not a
+// shared cause.
+func (e *Engine) topoUnrelated(svc string, inc *incident) bool {
+	if svc == "" || len(inc.agg.Svc) == 0 {
+		return false
+	}
+	for other := range inc.agg.Svc {
+		if other == svc || !e.full.unrelated(svc, other) {
+			return false
+		}
+	}
+	return true
+}
