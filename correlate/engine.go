@@ -52,6 +52,7 @@ type alertRec struct {
 	probe     bool // ... tentatively: count it as its incident resolves
 	held      bool // fired while silenced: in no incident (silence.go)
 	role      byte // configured role (roles.go), roleUnset if none
+	placed    uint32 // where it runs when its labels do not say (placement.go), 0 if unknown
 }
 
 // incident is the engine's working copy of a model.Incident.
@@ -142,6 +143,9 @@ type Engine struct {
 	held         map[model.Fingerprint]*alertRec // firing alerts held by silences
 	changes      changeLog
 	learned      map[string]map[string][]string // learned topology by source (learned.go)
+	places       map[string][]placed            // where services and workloads run (placement.go)
+	placeKeys    []string                       // alertRec.placed -> label=value
+	placeIdx     map[string]uint32
 	slaPolicy    SLAPolicy
 	slaDue       slaHeap // SLA deadlines of open incidents (sla.go)
 }
@@ -171,6 +175,8 @@ func New(cfg Config, topo Topology) *Engine {
 		byGroup:      map[string]*incident{},
 		byService:    map[string][]*incident{},
 		byInfra:      map[string][]*incident{},
+		places:       map[string][]placed{},
+		placeIdx:     map[string]uint32{},
 		problems:     map[string]*model.Problem{},
 		bySig:        map[string][]*incident{},
 		sigPrb:       map[string]string{},
@@ -387,6 +393,8 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	if e.holdIfSilenced(rec, at) {
 		return // muted: stored, in no incident until its silences end
 	}
+	e.learnPlacement(rec, at)
+	e.placeAlert(rec, start)
 
 	var target *incident
 	var reason model.Reason
@@ -706,7 +714,7 @@ func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
 		return
 	}
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels.Get(l)
+		v, _ := e.infraValue(rec, l)
 		if v == "" {
 			continue
 		}
@@ -745,7 +753,7 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 		// Background noise on a service is evidence only for a failure
 		// of its host at nearly the same moment (see match).
 		for _, l := range e.cfg.InfraLabels {
-			if v := rec.alert.Labels.Get(l); v != "" && !rec.hostLevel {
+			if v, _ := e.infraValue(rec, l); v != "" && !rec.hostLevel {
 				addEvidence(inc, evKey{evNoiseOnInfra, l + "=" + v}, rec.episodeStart)
 			}
 		}
@@ -755,7 +763,7 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 		inc.lastStart = rec.episodeStart
 	}
 	for _, l := range e.cfg.InfraLabels {
-		if v := rec.alert.Labels.Get(l); v != "" {
+		if v, _ := e.infraValue(rec, l); v != "" {
 			if rec.hostLevel {
 				addEvidence(inc, evKey{evInfra, l + "=" + v}, rec.episodeStart)
 			} else {
@@ -784,7 +792,7 @@ func (e *Engine) index(inc *incident, rec *alertRec) {
 		e.byService[rec.service] = addOnce(e.byService[rec.service], inc)
 	}
 	for _, l := range e.cfg.InfraLabels {
-		if v := rec.alert.Labels.Get(l); v != "" {
+		if v, _ := e.infraValue(rec, l); v != "" {
 			key := l + "=" + v
 			e.byInfra[key] = addOnce(e.byInfra[key], inc)
 		}
@@ -1065,6 +1073,7 @@ func (e *Engine) gc() {
 			delete(e.byService, k)
 		}
 	}
+	e.prunePlaces()
 	for k, list := range e.byInfra {
 		e.byInfra[k] = pruneResolved(list, e.indexedSince())
 		if len(e.byInfra[k]) == 0 {

@@ -199,7 +199,7 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 		}
 	}
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels.Get(l)
+		v, _ := e.infraValue(rec, l)
 		if v == "" {
 			continue
 		}
@@ -207,7 +207,9 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 		if a.HostCount[key] > 0 {
 			a.HostCount[key]--
 		}
-		if first == nil || first.alert.Labels.Get(l) != v {
+		if first == nil {
+			delete(a.HostSvcs[key], rec.service)
+		} else if fv, _ := e.infraValue(first, l); fv != v {
 			delete(a.HostSvcs[key], rec.service)
 		}
 	}

@@ -19,7 +19,7 @@ func (infraSignal) fallback() bool { return false }
 func (s infraSignal) candidates(m *matchCtx) {
 	e, rec, w := m.e, m.rec, m.w
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels.Get(l)
+		v, learned := e.infraValue(rec, l)
 		if v == "" {
 			continue
 		}
@@ -59,6 +59,9 @@ func (s infraSignal) candidates(m *matchCtx) {
 			var detail string
 			if rec.hostLevel {
 				detail = fmt.Sprintf("alert on %s itself; %s has alerts running on it", key, inc.ID)
+			} else if learned {
+				detail = fmt.Sprintf("runs on %s (learned: %s alerted from it at %s), which is alerting in %s",
+					key, rec.service, e.placeSeen(rec, key).UTC().Format(time.RFC3339), inc.ID)
 			} else {
 				detail = fmt.Sprintf("runs on %s, which is alerting in %s", key, inc.ID)
 			}
@@ -67,6 +70,9 @@ func (s infraSignal) candidates(m *matchCtx) {
 				// The host itself is failing: that explains everything
 				// running on it better than anything the service shows.
 				score = *s.OnFailingHost
+				if learned {
+					score = *s.OnLearnedHost
+				}
 			}
 			c := candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: score, Detail: detail}}
 			if rec.hostLevel && e.allOn(inc, l, v) {

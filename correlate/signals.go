@@ -164,6 +164,10 @@ type InfraWeights struct {
 	// OnFailingHost: the alert runs on infrastructure alerting in the
 	// incident; that explains it better than anything. Default 1.
 	OnFailingHost *float64 `yaml:"on_failing_host"`
+	// OnLearnedHost: the alert says nothing of where it runs, but its
+	// service or workload was seen on infrastructure alerting in the
+	// incident (learned placement, see placement.go). Default 0.95.
+	OnLearnedHost *float64 `yaml:"on_learned_host"`
 }
 
 // TextWeights weigh text similarity (correlate.text_threshold).
@@ -184,6 +188,7 @@ type weight struct {
 func (s *Signals) weights() []weight {
 	return []weight{
 		{"group.score", &s.Group.Score, 1},
+		{"infra.on_learned_host", &s.Infra.OnLearnedHost, 0.95},
 		{"topology.same_service", &s.Topology.SameService, 0.95},
 		{"topology.caller_symptom_on_self", &s.Topology.CallerSymptomOnSelf, 0.85},
 		{"topology.degraded_caller", &s.Topology.DegradedCaller, 0.9},

@@ -31,6 +31,7 @@ type snapAlert struct {
 	Noise        bool              `json:"noise,omitempty"`
 	Probe        bool              `json:"probe,omitempty"`
 	Held         bool              `json:"held,omitempty"`
+	Placed       string            `json:"placed,omitempty"` // label=value learned (placement.go)
 	// Tokens: the words read from the first notification, when a later
 	// one changed the summary (see Engine.tokens).
 	Tokens []string `json:"tokens,omitempty"`
@@ -74,6 +75,8 @@ type snapshot struct {
 	Changes   []model.Change      `json:"changes,omitempty"`
 	// Learned: dependency edges by source (learned.go).
 	Learned map[string]map[string][]string `json:"learned,omitempty"`
+	// Places: where services and workloads ran (placement.go).
+	Places map[string][]placed `json:"places,omitempty"`
 }
 
 type snapRecheck struct {
@@ -125,7 +128,7 @@ func (e *Engine) Capture() *Captured {
 	for _, rec := range e.alerts {
 		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.status, FirstSeen: rec.firstSeen, LastSeen: rec.lastSeen,
 			EpisodeStart: rec.episodeStart, ResolvedAt: rec.resolvedAt, Count: rec.count, FireCount: rec.fireCount, Fires: slices.Clone(rec.fires),
-			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe, Held: rec.held}
+			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe, Held: rec.held, Placed: e.placedKey(rec)}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
 		}
@@ -159,6 +162,12 @@ func (e *Engine) Capture() *Captured {
 	}
 	if len(e.learned) > 0 {
 		s.Learned = e.LearnedTopology()
+	}
+	if len(e.places) > 0 {
+		s.Places = make(map[string][]placed, len(e.places))
+		for k, v := range e.places {
+			s.Places[k] = slices.Clone(v)
+		}
 	}
 	return &Captured{s: s}
 }
@@ -251,6 +260,9 @@ func (e *Engine) Restore(data []byte) error {
 	for _, sa := range s.Alerts {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, status: sa.Status, firstSeen: sa.FirstSeen, lastSeen: sa.LastSeen,
 			episodeStart: sa.EpisodeStart, resolvedAt: sa.ResolvedAt, count: sa.Count, fireCount: sa.FireCount, fires: sa.Fires, flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe, held: sa.Held}
+		if sa.Placed != "" {
+			rec.placed = e.placeKey(sa.Placed)
+		}
 		e.initRec(rec)
 		if rec.held {
 			if e.held == nil {
@@ -333,6 +345,9 @@ func (e *Engine) Restore(data []byte) error {
 	e.silNext = e.silenceEndAfter(e.now)
 	for _, c := range s.Changes {
 		e.changes.put(c)
+	}
+	if s.Places != nil {
+		e.places = s.Places
 	}
 	if len(s.Learned) > 0 {
 		e.learned = s.Learned
