@@ -3,6 +3,7 @@ package correlate
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,11 +48,11 @@ type alertRec struct {
 	flapping  bool
 	hostLevel bool // has no topology label: an alert on infrastructure
 	hasGkey   bool
-	oldWords  bool // tokens come from a summary that has changed since
-	noise     bool // this episode is background noise (see noise.go)
-	probe     bool // ... tentatively: count it as its incident resolves
-	held      bool // fired while silenced: in no incident (silence.go)
-	role      byte // configured role (roles.go), roleUnset if none
+	oldWords  bool   // tokens come from a summary that has changed since
+	noise     bool   // this episode is background noise (see noise.go)
+	probe     bool   // ... tentatively: count it as its incident resolves
+	held      bool   // fired while silenced: in no incident (silence.go)
+	role      byte   // configured role (roles.go), roleUnset if none
 	placed    uint32 // where it runs when its labels do not say (placement.go), 0 if unknown
 }
 
@@ -569,7 +570,7 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	}
 	var others []*incident
 	for _, inc := range m.absorb {
-		if inc != best.inc {
+		if inc != best.inc && !slices.Contains(others, inc) {
 			others = append(others, inc)
 		}
 	}
@@ -761,6 +762,9 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 	}
 	if rec.episodeStart.After(inc.lastStart) {
 		inc.lastStart = rec.episodeStart
+	}
+	if rec.hostLevel {
+		addEvidence(inc, evKey{evHostAlert, rec.alert.Name()}, rec.episodeStart)
 	}
 	for _, l := range e.cfg.InfraLabels {
 		if v, _ := e.infraValue(rec, l); v != "" {

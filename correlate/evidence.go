@@ -23,11 +23,13 @@ const (
 	evInfra                      // ... of host-level members on label=value itself
 	evOnInfra                    // ... of service members running on label=value
 	evNoiseOnInfra               // ... of background-noise service members on it
+	evHostAlert                  // ... of host-level members, by alert name
+	evAnyHost                    // ... of host-level members that name their host (key "")
 )
 
 // evPrefix writes each kind in snapshots, before the service or
 // "label=value" ("s:payment", "h:host=node-3").
-var evPrefix = [...]string{evService: "s:", evSymptom: "y:", evCause: "c:", evInfra: "h:", evOnInfra: "v:", evNoiseOnInfra: "nv:"}
+var evPrefix = [...]string{evService: "s:", evSymptom: "y:", evCause: "c:", evInfra: "h:", evOnInfra: "v:", evNoiseOnInfra: "nv:", evHostAlert: "ha:", evAnyHost: "hx:"}
 
 // evKey names one evidence list: a kind and a service or an
 // infrastructure "label=value".

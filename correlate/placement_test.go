@@ -114,3 +114,54 @@ func TestLearnedPlacementChoosesFailingNode(t *testing.T) {
 		t.Fatalf("placement_ttl < 0 learned %v", off.places)
 	}
 }
+
+// Hosts that start failing with the same alert at nearly the same moment
+// (a switch or rack lost) end in one incident; the same alert minutes
+// apart on another host is another fault.
+func TestSameAlertOnHostsTogether(t *testing.T) {
+	e := New(Config{InfraLabels: []string{"instance"}}, Topology{Label: "job"})
+	for i, h := range []string{"app-03", "mq-01", "db-02"} {
+		off := time.Duration(i) * 20 * time.Second
+		send(e, al("PrometheusTargetMissing", "", "job", "node", "instance", h), off, off)
+		send(e, al("BlackboxProbeFailed", "", "job", "blackbox", "instance", h), off+5*time.Second, off+5*time.Second)
+	}
+	inc := only(t, e)
+	if len(inc.Members) != 6 {
+		t.Fatalf("members: %s", dump(inc.Members))
+	}
+	found := false
+	for _, m := range inc.Members {
+		found = found || strings.Contains(m.Reason.Detail, "started on other hosts")
+	}
+	if !found {
+		t.Fatalf("no member says the hosts failed together: %s", dump(inc.Members))
+	}
+	// Five minutes later, on another host: a fault of its own.
+	send(e, al("PrometheusTargetMissing", "", "job", "node", "instance", "web-01"), 5*time.Minute, 5*time.Minute)
+	if n := len(e.All()); n != 2 {
+		t.Fatalf("a later failure joined: %d incidents", n)
+	}
+	// Turned off, each host is its own incident.
+	off := New(Config{InfraLabels: []string{"instance"}, Signals: Signals{Infra: InfraWeights{SameAlertHosts: new(0.0)}}}, Topology{Label: "job"})
+	for i, h := range []string{"app-03", "mq-01", "db-02"} {
+		off2 := time.Duration(i) * 20 * time.Second
+		send(off, al("BlackboxProbeFailed", "", "job", "blackbox", "instance", h), off2, off2)
+		send(off, al("PrometheusTargetMissing", "", "job", "node", "instance", h), off2+5*time.Second, off2+5*time.Second)
+	}
+	if n := len(off.All()); n < 2 {
+		t.Fatalf("same_alert_hosts: 0 still joined every host: %s", dump(off.All()))
+	}
+}
+
+// The order the host alerts come in does not matter.
+func TestSameAlertOnHostsEitherOrder(t *testing.T) {
+	e := New(Config{InfraLabels: []string{"instance"}}, Topology{Label: "job"})
+	for i, h := range []string{"app-03", "mq-01", "db-02"} {
+		off := time.Duration(i) * 20 * time.Second
+		send(e, al("BlackboxProbeFailed", "", "job", "blackbox", "instance", h), off, off)
+		send(e, al("PrometheusTargetMissing", "", "job", "node", "instance", h), off+5*time.Second, off+5*time.Second)
+	}
+	if inc := only(t, e); len(inc.Members) != 6 {
+		t.Fatalf("members: %s", dump(inc.Members))
+	}
+}

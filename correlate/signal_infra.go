@@ -81,6 +81,32 @@ func (s infraSignal) candidates(m *matchCtx) {
 			m.consider(c)
 		}
 	}
+	s.sameAlertHosts(m)
+}
+
+// sameAlertHosts: a host-level alert also joins the incidents where the
+// same alert started on another host within a fifth of the window, and
+// merges them (m.absorb): hosts failing together share a cause.
+func (s infraSignal) sameAlertHosts(m *matchCtx) {
+	e, rec, w := m.e, m.rec, m.w
+	score := *s.SameAlertHosts
+	if !rec.hostLevel || rec.noise || score <= 0 {
+		return
+	}
+	name := rec.alert.Name()
+	key := evKey{evHostAlert, name}
+	for _, inc := range e.open {
+		if inc.Status == model.IncidentResolved {
+			continue
+		}
+		gap, ok := m.closest(inc.evidence[key])
+		if !ok || gap > w/5 {
+			continue
+		}
+		m.consider(candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: score,
+			Detail: fmt.Sprintf("%s started on other hosts in %s %s apart: hosts failing together share a cause", name, inc.ID, gap.Round(time.Second))}})
+		m.absorb = append(m.absorb, inc)
+	}
 }
 
 // allOn reports whether every member of inc runs on label=value.

@@ -168,6 +168,11 @@ type InfraWeights struct {
 	// service or workload was seen on infrastructure alerting in the
 	// incident (learned placement, see placement.go). Default 0.95.
 	OnLearnedHost *float64 `yaml:"on_learned_host"`
+	// SameAlertHosts: an alert on a host joins, and merges, the incidents
+	// where the same alert started on other hosts at nearly the same
+	// moment (a fifth of the window): hosts that fail together (a switch,
+	// a rack, a shared dependency) share a cause. 0: off. Default 0.8.
+	SameAlertHosts *float64 `yaml:"same_alert_hosts"`
 }
 
 // TextWeights weigh text similarity (correlate.text_threshold).
@@ -189,6 +194,7 @@ func (s *Signals) weights() []weight {
 	return []weight{
 		{"group.score", &s.Group.Score, 1},
 		{"infra.on_learned_host", &s.Infra.OnLearnedHost, 0.95},
+		{"infra.same_alert_hosts", &s.Infra.SameAlertHosts, 0.8},
 		{"topology.same_service", &s.Topology.SameService, 0.95},
 		{"topology.caller_symptom_on_self", &s.Topology.CallerSymptomOnSelf, 0.85},
 		{"topology.degraded_caller", &s.Topology.DegradedCaller, 0.9},
