@@ -769,6 +769,7 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 	for _, l := range e.cfg.InfraLabels {
 		if v, _ := e.infraValue(rec, l); v != "" {
 			if rec.hostLevel {
+				addEvidence(inc, evKey{evAnyHost, ""}, rec.episodeStart)
 				addEvidence(inc, evKey{evInfra, l + "=" + v}, rec.episodeStart)
 			} else {
 				addEvidence(inc, evKey{evOnInfra, l + "=" + v}, rec.episodeStart)

@@ -165,3 +165,23 @@ func TestSameAlertOnHostsEitherOrder(t *testing.T) {
 		t.Fatalf("members: %s", dump(inc.Members))
 	}
 }
+
+// An exporter's own alert that names no host (TargetDown of node-exporter)
+// joins a host failure that started moments before; minutes later it does
+// not.
+func TestUnnamedHostJoinsHostFailure(t *testing.T) {
+	for _, tc := range []struct {
+		after time.Duration
+		join  bool
+	}{{15 * time.Second, true}, {3 * time.Minute, false}} {
+		e := placementEngine(Config{})
+		send(e, al("KubeNodeNotReady", "kube-state-metrics", "node", "n1"), 0, 0)
+		send(e, al("TargetDown", "node-exporter"), tc.after, tc.after)
+		if joined := len(e.All()) == 1; joined != tc.join {
+			t.Fatalf("%v after: joined=%v: %s", tc.after, joined, dump(e.All()))
+		}
+		if tc.join && !strings.Contains(only(t, e).Members[1].Reason.Detail, "names no host") {
+			t.Fatalf("reason: %+v", only(t, e).Members[1].Reason)
+		}
+	}
+}

@@ -82,6 +82,34 @@ func (s infraSignal) candidates(m *matchCtx) {
 		}
 	}
 	s.sameAlertHosts(m)
+	s.unnamedHost(m)
+}
+
+// unnamedHost: an alert about infrastructure that does not say which
+// (rec.hostLevel, no infra label) joins an incident where a named host
+// started failing within a fifth of the window.
+func (s infraSignal) unnamedHost(m *matchCtx) {
+	e, rec, w := m.e, m.rec, m.w
+	score := *s.UnnamedHost
+	if !rec.hostLevel || rec.noise || score <= 0 {
+		return
+	}
+	for _, l := range e.cfg.InfraLabels {
+		if rec.alert.Labels.Get(l) != "" {
+			return
+		}
+	}
+	for _, inc := range e.open {
+		if inc.Status == model.IncidentResolved {
+			continue
+		}
+		gap, ok := m.closest(inc.evidence[evKey{evAnyHost, ""}])
+		if !ok || gap > w/5 {
+			continue
+		}
+		m.consider(candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: score,
+			Detail: fmt.Sprintf("names no host, and a host started failing in %s %s apart", inc.ID, gap.Round(time.Second))}})
+	}
 }
 
 // sameAlertHosts: a host-level alert also joins the incidents where the

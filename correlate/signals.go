@@ -173,6 +173,11 @@ type InfraWeights struct {
 	// moment (a fifth of the window): hosts that fail together (a switch,
 	// a rack, a shared dependency) share a cause. 0: off. Default 0.8.
 	SameAlertHosts *float64 `yaml:"same_alert_hosts"`
+	// UnnamedHost: an alert about infrastructure that names none (an
+	// exporter's own TargetDown, without instance or node) joins an
+	// incident where a host started failing within a fifth of the window.
+	// 0: off. Default 0.8.
+	UnnamedHost *float64 `yaml:"unnamed_host"`
 }
 
 // TextWeights weigh text similarity (correlate.text_threshold).
@@ -195,6 +200,7 @@ func (s *Signals) weights() []weight {
 		{"group.score", &s.Group.Score, 1},
 		{"infra.on_learned_host", &s.Infra.OnLearnedHost, 0.95},
 		{"infra.same_alert_hosts", &s.Infra.SameAlertHosts, 0.8},
+		{"infra.unnamed_host", &s.Infra.UnnamedHost, 0.8},
 		{"topology.same_service", &s.Topology.SameService, 0.95},
 		{"topology.caller_symptom_on_self", &s.Topology.CallerSymptomOnSelf, 0.85},
 		{"topology.degraded_caller", &s.Topology.DegradedCaller, 0.9},
