@@ -52,7 +52,7 @@ func (e *Engine) learnPlacement(rec *alertRec, at time.Time) {
 	}
 	var subjects []string
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels.Get(l)
+		v := infraLabel(rec.alert.Labels, l)
 		if v == "" {
 			continue
 		}
@@ -81,7 +81,7 @@ func (e *Engine) placeAlert(rec *alertRec, t time.Time) {
 		return
 	}
 	for _, l := range e.cfg.InfraLabels {
-		if rec.alert.Labels.Get(l) != "" {
+		if infraLabel(rec.alert.Labels, l) != "" {
 			return // it says where it runs
 		}
 	}
@@ -134,7 +134,7 @@ func (e *Engine) placeKey(key string) uint32 {
 // infraValue returns the value of infra label l for rec: its own label,
 // else the place learned for it (see placeAlert), and whether it was learned.
 func (e *Engine) infraValue(rec *alertRec, l string) (string, bool) {
-	if v := rec.alert.Labels.Get(l); v != "" {
+	if v := infraLabel(rec.alert.Labels, l); v != "" {
 		return v, false
 	}
 	if rec.placed == 0 {
@@ -176,4 +176,15 @@ func (e *Engine) prunePlaces() {
 			delete(e.places, k)
 		}
 	}
+}
+
+// infraLabel returns the value of infra label l, unless it is a URL: a
+// blackbox probe's instance="https://shop.example.com/" names an endpoint
+// as users see it, not a host it runs on.
+func infraLabel(ls labelSet, l string) string {
+	v := ls.Get(l)
+	if strings.Contains(v, "://") {
+		return ""
+	}
+	return v
 }

@@ -96,7 +96,7 @@ func (s infraSignal) unnamedHost(m *matchCtx) {
 	}
 	for _, l := range e.cfg.InfraLabels {
 		if rec.alert.Labels.Get(l) != "" {
-			return
+			return // it names a host, or a URL (a probe: not about a host)
 		}
 	}
 	for _, inc := range e.open {
