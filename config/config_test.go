@@ -46,6 +46,7 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"correlate:\n  window: 5 minutes\n", "line 2"},
 		{"correlate:\n  windw: 5m\n", "line 2"},
 		{"listen: x\ncorrelate:\n  text_threshold: 3\n", "line 3"},
+		{"correlate:\n  window: 5m\n  signals:\n    topology:\n      per_hop: 2\n", "line 5"},
 		{"topology:\n  depends_on:\n    a: [b, a]\n", "line 3"},
 		{"ingest:\n  drop_labels: [ok, \"bad-name\"]\n", "line 2"},
 		{"correlate: [\n", "line 1"},

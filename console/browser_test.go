@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,5 +133,76 @@ func TestBrowserEscapesHostileData(t *testing.T) {
 	// The trends page with no history says where history comes from.
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/trends"), chromedp.WaitVisible(chromedp.CSS("#no-history"))); err != nil {
 		t.Fatalf("/trends: %v", err)
+	}
+}
+
+// The dependency graph takes its edges from the topology API when it
+// answers: direct edges, and dashed ones through services that are not in
+// the incident; service names such as "__proto__" or "constructor" are
+// only names. Without the topology it falls back on the join reasons.
+func TestConsoleGraphFromTopology(t *testing.T) {
+	ctx := browser(t)
+	now := time.Now().UTC().Format(time.RFC3339)
+	member := func(svc, detail string) map[string]any {
+		return map[string]any{"fingerprint": svc, "alertname": "Errors", "service": svc, "joinedAt": now, "reason": map[string]any{"kind": "topology", "detail": detail, "score": 1}}
+	}
+	services := []string{"payment", "checkout", "web", "__proto__", "constructor"}
+	incident := map[string]any{"id": "INC-7", "title": "payment errors", "status": "open", "openedAt": now, "updatedAt": now, "services": services, "alertCount": 5,
+		"rootCause": map[string]any{"service": "payment"},
+		"members": []any{member("payment", ""), member("checkout", "checkout depends on payment (1 hop), alerting in INC-7"),
+			member("web", "web depends on payment (3 hops), alerting in INC-7"), member("__proto__", ""), member("constructor", "")}}
+	detail := map[string]any{"incident": incident, "alerts": []any{}, "explain": []any{}, "classification": map[string]any{}, "articles": []any{}}
+	topology := map[string]any{"label": "service", "dependsOn": map[string][]string{
+		"web": {"gateway"}, "gateway": {"checkout"}, "checkout": {"payment"}, "__proto__": {"payment"}, "constructor": {"toString"}}}
+	var noTopology atomic.Bool
+	mux := http.NewServeMux()
+	Register(mux)
+	mux.HandleFunc("GET /api/v1/stream", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	mux.HandleFunc("GET /api/v1/incidents/INC-7", func(w http.ResponseWriter, r *http.Request) { json.NewEncoder(w).Encode(detail) })
+	mux.HandleFunc("GET /api/v1/topology", func(w http.ResponseWriter, r *http.Request) {
+		if noTopology.Load() {
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":"forbidden"}`))
+			return
+		}
+		json.NewEncoder(w).Encode(topology)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
+
+	edges := func() (string, []string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/incidents/INC-7"), chromedp.WaitVisible(chromedp.CSS("#graph svg"))); err != nil {
+			t.Fatal(err)
+		}
+		src, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#graph svg').dataset.edgesFrom`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#graph line.edge')].map((l) =>
+			l.dataset.from + '>' + l.dataset.to + ' ' + l.dataset.hops + (l.classList.contains('indirect') ? ' dashed' : '')).sort()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src, es
+	}
+	src, es := edges()
+	if want := []string{"__proto__>payment 1", "checkout>payment 1", "web>checkout 2 dashed"}; src != "topology" || strings.Join(es, ",") != strings.Join(want, ",") {
+		t.Errorf("from the topology: %s %q, want topology %q", src, es, want)
+	}
+	// Layers: web above checkout above payment (the root, at the bottom).
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const y = (s) => document.querySelector('#graph [data-service="' + s + '"] rect').y.baseVal.value;
+		return y('web') < y('checkout') && y('checkout') < y('payment') && document.querySelector('#graph .node.root').dataset.service === 'payment'; })()`))
+	if err != nil || !ok {
+		t.Errorf("layers: %v %v", ok, err)
+	}
+	noTopology.Store(true)
+	src, es = edges()
+	if want := []string{"checkout>payment 1"}; src != "reasons" || strings.Join(es, ",") != strings.Join(want, ",") {
+		t.Errorf("from the join reasons: %s %q, want reasons %q", src, es, want)
 	}
 }

@@ -135,6 +135,14 @@ type Config struct {
 	// an incident started, on its root-cause service or a service that one
 	// depends on, is root-cause evidence. Default 30m.
 	ChangeWindow Duration `yaml:"change_window"`
+	// PlacementTTL: how long a service or workload is taken to still run
+	// where its alerts last said (an infra label), for its alerts that say
+	// nothing of where they run (see placement.go). Default 24h; negative:
+	// placements are not learned.
+	PlacementTTL Duration `yaml:"placement_ttl"`
+	// Signals weigh the evidence that joins an alert to an incident (see
+	// signals.go); the defaults are the weights Sift was tuned with.
+	Signals Signals `yaml:"signals"`
 }
 
 // Topology is the service dependency graph.
@@ -219,6 +227,10 @@ func (c Config) WithDefaults() Config {
 	if c.ChangeWindow == 0 {
 		c.ChangeWindow = Duration(30 * time.Minute)
 	}
+	if c.PlacementTTL == 0 {
+		c.PlacementTTL = Duration(24 * time.Hour)
+	}
+	c.Signals = c.Signals.withDefaults()
 	return c
 }
 
@@ -257,6 +269,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("correlate.flap_count: must not be negative")
 	case c.ProblemCount < 0:
 		return fmt.Errorf("correlate.problem_count: must not be negative")
+	}
+	if err := c.Signals.validate(); err != nil {
+		return err
 	}
 	for i, n := range c.NoiseExempt {
 		if n == "" {

@@ -24,7 +24,7 @@ type step struct {
 	tick   time.Time
 }
 
-func stormBatches(t *testing.T, cfg storm.Config) ([]*model.Batch, correlate.Topology) {
+func stormBatches(t testing.TB, cfg storm.Config) ([]*model.Batch, correlate.Topology) {
 	t.Helper()
 	sc, err := storm.NewSiftConfig(cfg)
 	if err != nil {

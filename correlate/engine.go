@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,11 +49,12 @@ type alertRec struct {
 	flapping  bool
 	hostLevel bool // has no topology label: an alert on infrastructure
 	hasGkey   bool
-	oldWords  bool // tokens come from a summary that has changed since
-	noise     bool // this episode is background noise (see noise.go)
-	probe     bool // ... tentatively: count it as its incident resolves
-	held      bool // fired while silenced: in no incident (silence.go)
-	role      byte // configured role (roles.go), roleUnset if none
+	oldWords  bool   // tokens come from a summary that has changed since
+	noise     bool   // this episode is background noise (see noise.go)
+	probe     bool   // ... tentatively: count it as its incident resolves
+	held      bool   // fired while silenced: in no incident (silence.go)
+	role      byte   // configured role (roles.go), roleUnset if none
+	placed    uint32 // where it runs when its labels do not say (placement.go), 0 if unknown
 }
 
 func (rec *alertRec) statusName() string {
@@ -72,11 +74,10 @@ type incident struct {
 	manual       bool // resolved by an agent
 	tokens       map[string]struct{}
 	rootAlert    string
-	// evidence: episode starts of members, by what they show:
-	// "s:<service>", "h:<label>=<value>" (host-level member on it),
-	// "v:<label>=<value>" (service member running on it). Correlation joins an alert
-	// only on evidence that started close to it in time.
-	evidence  map[string][]time.Time
+	// evidence: episode starts of members, by what they show (see
+	// evKey). Correlation joins an alert only on evidence that started
+	// close to it in time.
+	evidence  map[evKey][]time.Time
 	groupLast map[string]time.Time // group key -> last notification of a member with it
 	lastStart time.Time            // latest episode start of any member
 	agg       incAgg               // maintained as members join, for the root cause
@@ -142,6 +143,8 @@ type Engine struct {
 	curFP        model.Fingerprint
 	observer     map[string]bool // correlate.observers (identity.go)
 	roles        []compiledRole  // correlate.roles (roles.go)
+	signals      []signal        // in the order match runs them (signals.go)
+	mc           matchCtx        // the context of match, kept for its buffer
 	causeWords   map[string]bool
 	symptomWords map[string]bool
 	sil          silenceIndex
@@ -149,6 +152,9 @@ type Engine struct {
 	held         map[model.Fingerprint]*alertRec // firing alerts held by silences
 	changes      changeLog
 	learned      map[string]map[string][]string // learned topology by source (learned.go)
+	places       map[string][]placed            // where services and workloads run (placement.go)
+	placeKeys    []string                       // alertRec.placed -> label=value
+	placeIdx     map[string]uint32
 	slaPolicy    SLAPolicy
 	slaDue       slaHeap // SLA deadlines of open incidents (sla.go)
 }
@@ -165,6 +171,7 @@ func New(cfg Config, topo Topology) *Engine {
 	return &Engine{
 		observer:     observer,
 		roles:        roles,
+		signals:      newSignals(cfg),
 		causeWords:   wordSet(cfg.CauseWords),
 		symptomWords: wordSet(cfg.SymptomWords),
 		cfg:          cfg,
@@ -177,6 +184,8 @@ func New(cfg Config, topo Topology) *Engine {
 		byGroup:      map[string]*incident{},
 		byService:    map[string][]*incident{},
 		byInfra:      map[string][]*incident{},
+		places:       map[string][]placed{},
+		placeIdx:     map[string]uint32{},
 		problems:     map[string]*model.Problem{},
 		bySig:        map[string][]*incident{},
 		sigPrb:       map[string]string{},
@@ -395,6 +404,8 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	if e.holdIfSilenced(rec, at) {
 		return // muted: stored, in no incident until its silences end
 	}
+	e.learnPlacement(rec, at)
+	e.placeAlert(rec, start)
 
 	var target *incident
 	var reason model.Reason
@@ -511,7 +522,7 @@ func (e *Engine) adoptOrphans(target *incident, rec *alertRec, t, at time.Time) 
 	}
 	sort.Slice(orphans, func(i, j int) bool { return orphans[i].seq < orphans[j].seq })
 	for _, o := range orphans {
-		e.merge(target, o, model.Reason{Kind: model.ReasonTopology, Score: 0.85,
+		e.merge(target, o, model.Reason{Kind: model.ReasonTopology, Score: *e.cfg.Signals.Topology.AdoptOrphans,
 			Detail: fmt.Sprintf("symptoms on callers of %s, which started failing (%s)", rec.service, rec.alert.Name())}, at)
 	}
 }
@@ -526,26 +537,6 @@ func (e *Engine) noiseSeeded(inc *incident) bool {
 }
 
 // ---- matching ----
-
-type candidate struct {
-	inc    *incident
-	reason model.Reason
-	gap    time.Duration // how far in time the evidence is
-}
-
-func better(a, b candidate) bool {
-	if a.reason.Score != b.reason.Score {
-		return a.reason.Score > b.reason.Score
-	}
-	// A failing host explains its services better than anything else.
-	if ai, bi := a.reason.Kind == model.ReasonInfra, b.reason.Kind == model.ReasonInfra; ai != bi {
-		return ai
-	}
-	if a.gap != b.gap {
-		return a.gap < b.gap
-	}
-	return a.inc.seq < b.inc.seq
-}
 
 func absDur(d time.Duration) time.Duration {
 	if d < 0 {
@@ -570,235 +561,26 @@ func (e *Engine) closest(t time.Time, starts []time.Time) (time.Duration, bool) 
 
 // match finds the incident rec should join and why; absorb lists other
 // open incidents that rec shows to share its cause (a host-level alert
-// pulling in the incidents of services on that host).
+// pulling in the incidents of services on that host). It runs the
+// engine's signals in order (signals.go) and keeps the best candidate.
 func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*incident) {
-	var best candidate
-	horizon := time.Duration(e.cfg.Horizon)
 	e.overflowOf = nil
-	consider := func(c candidate) {
-		if c.reason.Kind != model.ReasonGroup && t.Sub(c.inc.OpenedAt) > horizon {
-			return // too long after the incident began to share its cause
-		}
-		if e.atMax(c.inc) {
-			if e.overflowOf == nil {
-				e.overflowOf = c.inc
-			}
-			return // it holds all it may: the alert opens an overflow incident
-		}
-		if best.inc == nil || better(c, best) {
-			best = c
-		}
-	}
-	w := time.Duration(e.cfg.Window)
-
-	// 1. Label grouping.
-	if rec.hasGkey {
-		if inc := e.byGroup[rec.gkey]; inc != nil && inc.Status != model.IncidentResolved && !t.After(inc.groupLast[rec.gkey].Add(w)) {
-			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.groupLast[rec.gkey])), reason: model.Reason{
-				Kind: model.ReasonGroup, Score: 1,
-				Detail: fmt.Sprintf("same %s as %s", e.describeGroup(rec.alert.Labels), inc.ID),
-			}})
-		}
-	}
-
-	// 2. Service topology. Failures propagate to callers as symptoms
-	// (errors, latency, timeouts): a caller's symptom alert joins the
-	// incident of a service it depends on. An alert on a dependency joins
-	// only if the incident's root cause depends on it (it may be the real
-	// root). Siblings that merely share a dependency are not related.
-	// The same service needs no dependency graph: it is matched with or
-	// without a topology.
-	if !rec.noise && rec.service != "" {
-		symptom := e.isSymptom(rec)
-		for _, other := range append(e.near.related(rec.service), rec.service) {
-			for _, inc := range e.byService[other] {
-				if inc.Status == model.IncidentResolved {
-					continue
-				}
-				gap, ok := e.closest(t, inc.evidence["s:"+other])
-				if !ok {
-					continue
-				}
-				var score float64
-				var detail string
-				if other == rec.service {
-					// On the failing service itself any alert may be part of the
-					// fault; on a caller only symptoms are explained by it.
-					if !symptom && inc.RootCause.Service != other {
-						continue
-					}
-					// Alerts that one fault raises on one service start nearly
-					// together; a stray alert minutes apart is more likely
-					// noise, unless the fault still fires and it is within the
-					// window (rules with for: 5m report the cause late).
-					if !symptom && gap > w/3 && !(inc.firing > 0 && gap <= w) {
-						continue
-					}
-					score, detail = 0.95, fmt.Sprintf("service %s is already alerting in %s", other, inc.ID)
-					if root := inc.RootCause.Service; symptom && root == other && e.callerOnly(e.names[rec.alert.Name()]) {
-						// A caller-side symptom on a service failing on its own:
-						// a failing dependency explains it better, if there is one.
-						score = 0.85
-					} else if symptom && root != "" && root != other {
-						// A symptom on a caller already degraded by another
-						// fault: only as strong as a failing dependency, so a
-						// fault that started closer in time can claim it.
-						score = 0.9
-						if g, ok := e.closest(t, inc.evidence["c:"+root]); ok {
-							gap = g
-						}
-					}
-				} else if h, calls := e.near.dependsOn(rec.service, other); calls {
-					if !symptom {
-						continue
-					}
-					// The dependency must be failing (a cause-like alert such
-					// as a crash or OOM) or be itself degraded (a symptom): an
-					// unrelated warning on it explains nothing.
-					g1, ok1 := e.closest(t, inc.evidence["c:"+other])
-					g2, ok2 := e.closest(t, inc.evidence["y:"+other])
-					switch {
-					case ok1 && ok2:
-						gap = min(g1, g2)
-					case ok1:
-						gap = g1
-					case ok2:
-						gap = g2
-					default:
-						continue
-					}
-					score = 0.9 - 0.15*float64(h-1)
-					detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", rec.service, other, h, plural(h), inc.ID)
-				} else if h, under := e.near.dependsOn(other, rec.service); under {
-					// A failing dependency explains only symptoms on its callers.
-					if gap, ok = e.closest(t, inc.evidence["y:"+other]); !ok {
-						continue
-					}
-					root := inc.RootCause.Service
-					if _, rootDepends := e.full.dependsOn(root, rec.service); root != other && !rootDepends {
-						continue
-					}
-					// A root that was already failing on its own (a crash, an
-					// OOM...) well before this dependency alerted was not
-					// brought down by it: that is a second fault.
-					if first, ok := earliest(inc.evidence["c:"+root]); ok && first.Before(t.Add(-w/5)) {
-						continue
-					}
-					score = 0.8 - 0.15*float64(h-1)
-					detail = fmt.Sprintf("%s depends on %s (%d hop%s), alerting in %s", other, rec.service, h, plural(h), inc.ID)
-				} else {
-					continue
-				}
-				// Prefer the incident whose root cause explains the alert.
-				if root := inc.RootCause.Service; root != "" && root != other {
-					if hr, explained := e.full.dependsOn(rec.service, root); explained {
-						score += 0.05
-						if symptom {
-							// Between faults that both explain a symptom, the one
-							// that started closest to it in time, per hop (a
-							// failure takes longer to reach callers further up).
-							if g, ok := e.closest(t, inc.evidence["c:"+root]); ok {
-								gap = g / time.Duration(max(hr, 1))
-							}
-						}
-					}
-				} else if root == other {
-					score += 0.05
-				}
-				consider(candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonTopology, Score: score, Detail: detail}})
-			}
-		}
-	}
-
-	// 3. Shared infrastructure: only when the infrastructure itself alerts.
-	var absorb []*incident
-	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels.Get(l)
-		if v == "" {
+	m := &e.mc // reused: a new one per match would be allocated
+	*m = matchCtx{e: e, rec: rec, t: t, w: time.Duration(e.cfg.Window), horizon: time.Duration(e.cfg.Horizon), absorb: m.absorb[:0]}
+	defer m.reset()
+	for _, s := range e.signals {
+		if s.fallback() && m.best.inc != nil {
 			continue
 		}
-		key := l + "=" + v
-		for _, inc := range e.byInfra[key] {
-			if inc.Status == model.IncidentResolved {
-				continue
-			}
-			// A service alert joins only the host's own alert; a host alert
-			// joins the services that started failing on it around the same
-			// time, and another alert on the host itself only when they are
-			// nearly simultaneous.
-			// Background noise on a service takes part only when its host
-			// fails at nearly the same moment (see noteEpisode); a host's
-			// own background noise explains nothing.
-			var gap time.Duration
-			var ok bool
-			switch {
-			case rec.hostLevel && rec.noise:
-				continue
-			case rec.hostLevel:
-				gap, ok = e.closest(t, inc.evidence["v:"+key])
-				if g, okn := e.closest(t, inc.evidence["nv:"+key]); okn && g <= w/5 && (!ok || g < gap) {
-					gap, ok = g, true
-				}
-				if !ok {
-					gap, ok = e.closest(t, inc.evidence["h:"+key])
-					ok = ok && gap <= w/5
-				}
-			default:
-				gap, ok = e.closest(t, inc.evidence["h:"+key])
-				ok = ok && (!rec.noise || gap <= w/5)
-			}
-			if !ok {
-				continue
-			}
-			var detail string
-			if rec.hostLevel {
-				detail = fmt.Sprintf("alert on %s itself; %s has alerts running on it", key, inc.ID)
-			} else {
-				detail = fmt.Sprintf("runs on %s, which is alerting in %s", key, inc.ID)
-			}
-			score := 0.85
-			if !rec.hostLevel {
-				// The host itself is failing: that explains everything
-				// running on it better than anything the service shows.
-				score = 1
-			}
-			c := candidate{inc: inc, gap: gap, reason: model.Reason{Kind: model.ReasonInfra, Score: score, Detail: detail}}
-			if rec.hostLevel && e.allOn(inc, l, v) {
-				absorb = append(absorb, inc)
-			}
-			consider(c)
-		}
+		s.candidates(m)
 	}
-
-	// 4. Text similarity: the weakest signal, only when nothing else matched.
-	if th := *e.cfg.TextThreshold; best.inc == nil && th > 0 && !rec.noise {
-		tokens := e.tokens(rec)
-		for i := len(e.open) - 1; i >= 0; i-- {
-			inc := e.open[i]
-			if inc.Status == model.IncidentResolved {
-				continue
-			}
-			// Alone, text joins only nearly simultaneous alerts (the same
-			// symptom appearing on several services at once).
-			if absDur(t.Sub(inc.lastStart)) > w/5 {
-				continue
-			}
-			sim := jaccard(tokens, inc.tokens)
-			if sim < th || e.topoUnrelated(rec.service, inc) {
-				continue
-			}
-			consider(candidate{inc: inc, gap: absDur(t.Sub(inc.lastActivity)), reason: model.Reason{
-				Kind: model.ReasonText, Score: 0.5 * sim,
-				Detail: fmt.Sprintf("text similar to %s (%.2f)", inc.ID, sim),
-			}})
-		}
-	}
+	best := m.best
 	if best.inc == nil {
 		return nil, model.Reason{}, nil
 	}
 	var others []*incident
-	for _, inc := range absorb {
-		if inc != best.inc {
+	for _, inc := range m.absorb {
+		if inc != best.inc && !slices.Contains(others, inc) {
 			others = append(others, inc)
 		}
 	}
@@ -806,32 +588,11 @@ func (e *Engine) match(rec *alertRec, t time.Time) (*incident, model.Reason, []*
 	return best.inc, best.reason, others
 }
 
-// topoUnrelated reports whether the topology knows svc and every
-// service of inc and relates none of them to svc: similar text on
-// services the dependency graph keeps apart is a coincidence, not a
-// shared cause.
-func (e *Engine) topoUnrelated(svc string, inc *incident) bool {
-	if svc == "" || len(inc.agg.Svc) == 0 {
-		return false
-	}
-	for other := range inc.agg.Svc {
-		if other == svc || !e.full.unrelated(svc, other) {
-			return false
-		}
-	}
-	return true
-}
-
 func plural(n int) string {
 	if n == 1 {
 		return ""
 	}
 	return "s"
-}
-
-// allOn reports whether every member of inc runs on label=value.
-func (e *Engine) allOn(inc *incident, label, value string) bool {
-	return inc.agg.HostCount[label+"="+value] == len(inc.members)
 }
 
 func (e *Engine) groupKey(ls labelSet, service string) (string, bool) {
@@ -856,14 +617,6 @@ func (e *Engine) groupKey(ls labelSet, service string) (string, bool) {
 	return string(b), true
 }
 
-func (e *Engine) describeGroup(ls labelSet) string {
-	parts := make([]string, 0, len(e.cfg.GroupBy))
-	for _, l := range e.cfg.GroupBy {
-		parts = append(parts, fmt.Sprintf("%s=%q", l, ls.Get(l)))
-	}
-	return strings.Join(parts, ", ")
-}
-
 // ---- incident changes ----
 
 func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
@@ -872,7 +625,7 @@ func (e *Engine) openIncident(rec *alertRec, start, at time.Time) *incident {
 		seq:       e.nextInc,
 		members:   map[model.Fingerprint]*alertRec{},
 		tokens:    map[string]struct{}{},
-		evidence:  map[string][]time.Time{},
+		evidence:  map[evKey][]time.Time{},
 		groupLast: map[string]time.Time{},
 	}
 	inc.ID = e.idPrefix() + fmt.Sprintf("INC-%d", e.nextInc)
@@ -972,7 +725,7 @@ func (e *Engine) aggregate(inc *incident, rec *alertRec, first bool) {
 		return
 	}
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels.Get(l)
+		v, _ := e.infraValue(rec, l)
 		if v == "" {
 			continue
 		}
@@ -1004,34 +757,6 @@ func (e *Engine) newEpisode(inc *incident, rec *alertRec, why model.Reason, at t
 	e.index(inc, rec)
 }
 
-const maxEvidence = 32
-
-func earliest(ts []time.Time) (time.Time, bool) {
-	if len(ts) == 0 {
-		return time.Time{}, false
-	}
-	m := ts[0]
-	for _, t := range ts[1:] {
-		if t.Before(m) {
-			m = t
-		}
-	}
-	return m, true
-}
-
-func addEvidence(inc *incident, key string, t time.Time) {
-	list := inc.evidence[key]
-	for _, s := range list {
-		if s.Equal(t) {
-			return
-		}
-	}
-	if len(list) >= maxEvidence {
-		list = append(list[:0], list[1:]...)
-	}
-	inc.evidence[key] = append(list, t)
-}
-
 // noteEpisode records the start of a member's episode as evidence (see
 // incident.evidence) and as the incident's latest start.
 func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
@@ -1039,8 +764,8 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 		// Background noise on a service is evidence only for a failure
 		// of its host at nearly the same moment (see match).
 		for _, l := range e.cfg.InfraLabels {
-			if v := rec.alert.Labels.Get(l); v != "" && !rec.hostLevel {
-				addEvidence(inc, "nv:"+l+"="+v, rec.episodeStart.Time())
+			if v, _ := e.infraValue(rec, l); v != "" && !rec.hostLevel {
+				addEvidence(inc, evKey{evNoiseOnInfra, l + "=" + v}, rec.episodeStart.Time())
 			}
 		}
 		return
@@ -1048,24 +773,28 @@ func (e *Engine) noteEpisode(inc *incident, rec *alertRec) {
 	if rec.episodeStart.Time().After(inc.lastStart) {
 		inc.lastStart = rec.episodeStart.Time()
 	}
+	if rec.hostLevel {
+		addEvidence(inc, evKey{evHostAlert, rec.alert.Name()}, rec.episodeStart.Time())
+	}
 	for _, l := range e.cfg.InfraLabels {
-		if v := rec.alert.Labels.Get(l); v != "" {
+		if v, _ := e.infraValue(rec, l); v != "" {
 			if rec.hostLevel {
-				addEvidence(inc, "h:"+l+"="+v, rec.episodeStart.Time())
+				addEvidence(inc, evKey{evAnyHost, ""}, rec.episodeStart.Time())
+				addEvidence(inc, evKey{evInfra, l + "=" + v}, rec.episodeStart.Time())
 			} else {
-				addEvidence(inc, "v:"+l+"="+v, rec.episodeStart.Time())
+				addEvidence(inc, evKey{evOnInfra, l + "=" + v}, rec.episodeStart.Time())
 			}
 		}
 	}
 	if rec.service == "" {
 		return
 	}
-	addEvidence(inc, "s:"+rec.service, rec.episodeStart.Time())
+	addEvidence(inc, evKey{evService, rec.service}, rec.episodeStart.Time())
 	if e.isSymptom(rec) {
-		addEvidence(inc, "y:"+rec.service, rec.episodeStart.Time())
+		addEvidence(inc, evKey{evSymptom, rec.service}, rec.episodeStart.Time())
 	}
 	if e.isCause(rec) {
-		addEvidence(inc, "c:"+rec.service, rec.episodeStart.Time())
+		addEvidence(inc, evKey{evCause, rec.service}, rec.episodeStart.Time())
 	}
 }
 
@@ -1078,7 +807,7 @@ func (e *Engine) index(inc *incident, rec *alertRec) {
 		e.byService[rec.service] = addOnce(e.byService[rec.service], inc)
 	}
 	for _, l := range e.cfg.InfraLabels {
-		if v := rec.alert.Labels.Get(l); v != "" {
+		if v, _ := e.infraValue(rec, l); v != "" {
 			key := l + "=" + v
 			e.byInfra[key] = addOnce(e.byInfra[key], inc)
 		}
@@ -1359,6 +1088,7 @@ func (e *Engine) gc() {
 			delete(e.byService, k)
 		}
 	}
+	e.prunePlaces()
 	for k, list := range e.byInfra {
 		e.byInfra[k] = pruneResolved(list, e.indexedSince())
 		if len(e.byInfra[k]) == 0 {

@@ -106,7 +106,7 @@ func (e *Engine) recoveredWith(rec *alertRec, from *incident, r time.Time) *inci
 				continue
 			}
 			// The other fault must have been failing when the symptom began.
-			if _, ok := e.closest(began, inc.evidence["c:"+dep]); !ok {
+			if _, ok := e.closest(began, inc.evidence[evKey{evCause, dep}]); !ok {
 				continue
 			}
 			gap, ok := around(e.rootRecovered(inc))
@@ -151,10 +151,11 @@ func (e *Engine) move(rec *alertRec, from, to *incident, at time.Time) {
 			from.tokens[tok] = struct{}{}
 		}
 	}
-	for _, k := range []string{"s:", "y:", "c:"} {
-		l := from.evidence[k+rec.service]
+	for _, kind := range []evKind{evService, evSymptom, evCause} {
+		k := evKey{kind, rec.service}
+		l := from.evidence[k]
 		if i := slices.IndexFunc(l, rec.episodeStart.Time().Equal); i >= 0 {
-			from.evidence[k+rec.service] = slices.Delete(l, i, i+1)
+			from.evidence[k] = slices.Delete(l, i, i+1)
 		}
 	}
 	e.timelineRec(from, at, "moved", fmt.Sprintf("%s recovered with %s's root cause; moved there", rec.alert.Name(), to.ID), rec)
@@ -198,7 +199,7 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 		}
 	}
 	for _, l := range e.cfg.InfraLabels {
-		v := rec.alert.Labels.Get(l)
+		v, _ := e.infraValue(rec, l)
 		if v == "" {
 			continue
 		}
@@ -206,7 +207,9 @@ func (e *Engine) unaggregate(inc *incident, rec *alertRec) {
 		if a.HostCount[key] > 0 {
 			a.HostCount[key]--
 		}
-		if first == nil || first.alert.Labels.Get(l) != v {
+		if first == nil {
+			delete(a.HostSvcs[key], rec.service)
+		} else if fv, _ := e.infraValue(first, l); fv != v {
 			delete(a.HostSvcs[key], rec.service)
 		}
 	}

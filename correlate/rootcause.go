@@ -40,7 +40,7 @@ func (e *Engine) rootCause(inc *incident) (model.RootCause, string) {
 			continue
 		}
 		for _, l := range e.cfg.InfraLabels {
-			v := h.alert.Labels.Get(l)
+			v := infraLabel(h.alert.Labels, l)
 			if v == "" {
 				continue
 			}

@@ -34,6 +34,7 @@ type snapAlert struct {
 	Noise        bool              `json:"noise,omitempty"`
 	Probe        bool              `json:"probe,omitempty"`
 	Held         bool              `json:"held,omitempty"`
+	Placed       string            `json:"placed,omitempty"` // label=value learned (placement.go)
 	// Tokens: the words read from the first notification, when a later
 	// one changed the summary (see Engine.tokens).
 	Tokens []string `json:"tokens,omitempty"`
@@ -77,6 +78,8 @@ type snapshot struct {
 	Changes   []model.Change      `json:"changes,omitempty"`
 	// Learned: dependency edges by source (learned.go).
 	Learned map[string]map[string][]string `json:"learned,omitempty"`
+	// Places: where services and workloads ran (placement.go).
+	Places map[string][]placed `json:"places,omitempty"`
 }
 
 type snapRecheck struct {
@@ -175,7 +178,7 @@ func (e *Engine) Capture() *Captured {
 			LastStart: inc.lastStart, Agg: inc.agg.clone(), Causes: inc.causes, Learned: inc.learned,
 			GroupLast: make(map[string]time.Time, len(inc.groupLast))}
 		for k, v := range inc.evidence {
-			si.Evidence[k] = slices.Clone(v)
+			si.Evidence[k.String()] = slices.Clone(v)
 		}
 		for k, v := range inc.groupLast {
 			si.GroupLast[fmt.Sprintf("%x", k)] = v
@@ -186,7 +189,7 @@ func (e *Engine) Capture() *Captured {
 	for _, rec := range e.alerts {
 		sa := snapAlert{FP: rec.fp, Alert: rec.alert, Status: rec.statusName(), FirstSeen: rec.firstSeen.Time(), LastSeen: rec.lastSeen.Time(),
 			EpisodeStart: rec.episodeStart.Time(), ResolvedAt: rec.resolvedAt.Time(), Count: int(rec.count), FireCount: int(rec.fireCount), Fires: instantTimes(rec.fires),
-			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe, Held: rec.held}
+			Flapping: rec.flapping, Noise: rec.noise, Probe: rec.probe, Held: rec.held, Placed: e.placedKey(rec)}
 		if rec.inc != nil && e.incs[rec.inc.ID] == rec.inc {
 			sa.Incident = rec.inc.ID
 		}
@@ -220,6 +223,12 @@ func (e *Engine) Capture() *Captured {
 	}
 	if len(e.learned) > 0 {
 		s.Learned = e.LearnedTopology()
+	}
+	if len(e.places) > 0 {
+		s.Places = make(map[string][]placed, len(e.places))
+		for k, v := range e.places {
+			s.Places[k] = slices.Clone(v)
+		}
 	}
 	return &Captured{s: s}
 }
@@ -289,9 +298,11 @@ func (e *Engine) Restore(data []byte) error {
 	for _, si := range s.Incidents {
 		inc := &incident{Incident: si.Incident, seq: si.Seq, firing: si.Firing, lastActivity: si.LastActivity, manual: si.Manual,
 			members: map[model.Fingerprint]*alertRec{}, tokens: map[string]struct{}{},
-			rootAlert: si.RootAlert, evidence: si.Evidence, lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, learned: si.Learned, groupLast: map[string]time.Time{}}
-		if inc.evidence == nil {
-			inc.evidence = map[string][]time.Time{}
+			rootAlert: si.RootAlert, evidence: make(map[evKey][]time.Time, len(si.Evidence)), lastStart: si.LastStart, agg: si.Agg, causes: si.Causes, learned: si.Learned, groupLast: map[string]time.Time{}}
+		for sk, v := range si.Evidence {
+			if k, ok := parseEvKey(sk); ok {
+				inc.evidence[k] = v
+			}
 		}
 		for hk, v := range si.GroupLast {
 			k, err := unhex(hk)
@@ -310,6 +321,9 @@ func (e *Engine) Restore(data []byte) error {
 	for _, sa := range s.Alerts {
 		rec := &alertRec{fp: sa.FP, alert: sa.Alert, firing: sa.Status == model.StatusFiring, firstSeen: toInstant(sa.FirstSeen), lastSeen: toInstant(sa.LastSeen),
 			episodeStart: toInstant(sa.EpisodeStart), resolvedAt: toInstant(sa.ResolvedAt), count: int32(min(sa.Count, math.MaxInt32)), fireCount: int32(min(sa.FireCount, math.MaxInt32)), fires: timeInstants(sa.Fires), flapping: sa.Flapping, noise: sa.Noise, probe: sa.Probe, held: sa.Held}
+		if sa.Placed != "" {
+			rec.placed = e.placeKey(sa.Placed)
+		}
 		e.initRec(rec)
 		if rec.held {
 			if e.held == nil {
@@ -392,6 +406,9 @@ func (e *Engine) Restore(data []byte) error {
 	e.silNext = e.silenceEndAfter(e.now)
 	for _, c := range s.Changes {
 		e.changes.put(c)
+	}
+	if s.Places != nil {
+		e.places = s.Places
 	}
 	if len(s.Learned) > 0 {
 		e.learned = s.Learned

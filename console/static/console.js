@@ -362,8 +362,10 @@
     const base = '/api/v1/incidents/' + enc(pageID);
     async function load() {
       try {
-        const d = await api('GET', base + '?alerts_limit=200');
-        render(d);
+        // The topology gives the graph its edges; without it (an error,
+        // a role that may not read it) the join reasons do.
+        const [d, topo] = await Promise.all([api('GET', base + '?alerts_limit=200'), api('GET', '/api/v1/topology').catch(() => null)]);
+        render(d, topo);
         setStatus('');
       } catch (e) {
         fail(e);
@@ -378,7 +380,7 @@
       }
       return out;
     }
-    function render(d) {
+    function render(d, topo) {
       const inc = d.incident;
       const cls = d.classification || inc.classification || {};
       document.title = (inc.title || inc.id) + ' · Sift';
@@ -405,8 +407,8 @@
 
       const page = d.alertsPage || {};
       put($('#explain tbody'), ...(d.explain || []).map((x) => el('tr', null,
-        el('td', null, x.alertname), el('td', null, x.service || '—'), el('td', null, timeEl(x.joinedAt, when(x.joinedAt))),
-        el('td', null, badge(x.kind, 'kind')), el('td', null, Number(x.score).toFixed(2)), el('td', { class: 'why' }, x.reason))));
+        el('td', { 'data-label': 'Alert' }, x.alertname), el('td', { 'data-label': 'Service' }, x.service || '—'), el('td', { 'data-label': 'Joined' }, timeEl(x.joinedAt, when(x.joinedAt))),
+        el('td', { 'data-label': 'Reason' }, badge(x.kind, 'kind')), el('td', { 'data-label': 'Score' }, Number(x.score).toFixed(2)), el('td', { class: 'why', 'data-label': 'Why' }, x.reason))));
       const more = $('#explain-more');
       if (more) more.remove();
       if (page.nextCursor) $('#explain').after(el('p', { class: 'muted', id: 'explain-more' }, 'The first ' + (d.explain || []).length + ' of ' + inc.alertCount + ' alerts.'));
@@ -422,7 +424,7 @@
           el('tbody', null, changes.map((c) => el('tr', null, el('td', null, c.service), el('td', null, c.kind),
             el('td', null, c.url ? link(c.summary || c.id, c.url) : (c.summary || c.id)), el('td', null, c.relation),
             el('td', null, c.beforeSeconds >= 0 ? dur(c.beforeSeconds) + ' before' : dur(-c.beforeSeconds) + ' after'), el('td', null, c.author || '')))))) : null);
-      drawGraph(inc);
+      drawGraph(inc, topo);
 
       put($('#classification'), el('dl', { class: 'summary' }, dl([
         ['Team', cls.team], ['Category', cls.category], ['Priority', cls.priority],
@@ -486,38 +488,69 @@
     load();
   }
 
+  // graphEdges: the dependencies among the incident's services (names)
+  // as {from, to, hops}: from depends on to. From the topology API
+  // (GET /api/v1/topology: configured and learned edges, structured) when
+  // it answered: an edge when from depends on to directly (1 hop) or
+  // through services that are not in the incident (hops > 1, drawn
+  // dashed). Without it (an error, a token that may not read it), from the
+  // join reasons and the root-cause evidence ("checkout depends on payment
+  // (1 hop)"), direct edges only.
+  const MAXHOPS = 6;
+  function graphEdges(inc, names, topo) {
+    const edges = [];
+    if (topo && topo.dependsOn && typeof topo.dependsOn === 'object') {
+      const deps = new Map(Object.entries(topo.dependsOn).filter(([, v]) => Array.isArray(v)));
+      for (const a of names) {
+        const seen = new Map([[a, 0]]);
+        const q = [a];
+        while (q.length) {
+          const x = q.shift();
+          const h = seen.get(x);
+          if (h >= MAXHOPS) continue;
+          for (const b of deps.get(x) || []) {
+            if (typeof b !== 'string' || seen.has(b)) continue;
+            seen.set(b, h + 1);
+            if (names.has(b)) edges.push({ from: a, to: b, hops: h + 1 }); // stop at a service of the incident
+            else q.push(b);
+          }
+        }
+      }
+      return { source: 'topology', edges };
+    }
+    const sentences = (inc.members || []).map((m) => (m.reason && m.reason.detail) || '').concat((inc.rootCause && inc.rootCause.evidence) || []);
+    const seen = new Set();
+    for (const text of sentences) {
+      const m = /^(\S+) depends on (\S+) \((\d+) hops?\)/.exec(text);
+      if (!m || !names.has(m[1]) || !names.has(m[2]) || m[1] === m[2] || m[3] !== '1' || seen.has(m[1] + '\u0000' + m[2])) continue;
+      seen.add(m[1] + '\u0000' + m[2]);
+      edges.push({ from: m[1], to: m[2], hops: 1 });
+    }
+    return { source: 'reasons', edges };
+  }
+
   // drawGraph draws the services of the incident as layers: the root
-  // cause at the bottom, each other service above it by its dependency
-  // depth, arrows from a service to the one it depends on. The API says
-  // the dependencies in the join reasons and the root-cause evidence
-  // ("checkout depends on payment (1 hop)"); services it does not place
-  // go on the top layer.
-  function drawGraph(inc) {
+  // cause at the bottom, each other service above the one it depends on
+  // (graphEdges), arrows from a service to the one it depends on; services
+  // not connected to the root go on the top layer.
+  function drawGraph(inc, topo) {
     const root = (inc.rootCause && inc.rootCause.service) || '';
     const members = inc.members || [];
     const names = new Set((inc.services || []).filter(Boolean));
     if (root) names.add(root);
     for (const m of members) if (m.service) names.add(m.service);
-    const sentences = members.map((m) => (m.reason && m.reason.detail) || '').concat((inc.rootCause && inc.rootCause.evidence) || []);
-    const edges = new Map();
+    const { source, edges } = graphEdges(inc, names, topo);
     const depth = new Map();
     if (root) depth.set(root, 0);
-    const adj = new Map();
-    for (const text of sentences) {
-      const m = /^(\S+) depends on (\S+) \((\d+) hops?\)/.exec(text);
-      if (!m || !names.has(m[1]) || !names.has(m[2]) || m[1] === m[2]) continue;
-      const [a, b, n] = [m[1], m[2], Number(m[3])];
-      if (n === 1) {
-        edges.set(a + '\u0000' + b, [a, b]);
-        if (!adj.has(b)) adj.set(b, []);
-        adj.get(b).push(a);
-      }
-      if (b === root && !depth.has(a)) depth.set(a, n);
+    const dependents = new Map(); // to -> [from]
+    for (const e of edges) {
+      if (!dependents.has(e.to)) dependents.set(e.to, []);
+      dependents.get(e.to).push(e.from);
     }
     const queue = [...depth.keys()];
     while (queue.length) {
       const b = queue.shift();
-      for (const a of adj.get(b) || []) if (!depth.has(a)) { depth.set(a, depth.get(b) + 1); queue.push(a); }
+      for (const a of dependents.get(b) || []) if (!depth.has(a)) { depth.set(a, depth.get(b) + 1); queue.push(a); }
     }
     let max = 0;
     for (const v of depth.values()) max = Math.max(max, v);
@@ -526,8 +559,11 @@
     for (const [n, dd] of depth) (layers[dd] = layers[dd] || []).push(n);
     const MAXN = 40;
     let shown = 0;
-    const W = 720, LH = 72, NH = 28;
     const rows = layers.filter(Boolean);
+    // As wide as the widest layer needs (a chain stays narrow and
+    // readable on a phone), at most 720.
+    const widest = Math.min(MAXN, Math.max(1, ...rows.map((l) => l.length)));
+    const W = Math.max(360, Math.min(720, widest * 190)), LH = 72, NH = 28;
     const H = rows.length * LH + 16;
     const pos = new Map();
     rows.forEach((layer, i) => {
@@ -537,15 +573,18 @@
       for (let j = 0; j < n; j++) pos.set(layer[j], { x: (W / (n + 1)) * (j + 1), y });
       shown += n;
     });
-    const g = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', 'aria-labelledby': 'graph-title' },
-      svg('title', { id: 'graph-title' }, 'Services of the incident: root cause ' + (root || 'unknown') + '; ' + [...names].join(', ')),
+    const says = edges.map((e) => e.from + ' depends on ' + e.to + (e.hops > 1 ? ' (' + e.hops + ' hops)' : ''));
+    const g = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', 'aria-labelledby': 'graph-title', 'data-edges-from': source },
+      svg('title', { id: 'graph-title' }, 'Services of the incident: root cause ' + (root || 'unknown') + '; ' + [...names].join(', ') + (says.length ? '. ' + says.join('; ') + '.' : '')),
       svg('defs', null, svg('marker', { id: 'arrowhead', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
         svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrow' }))));
-    for (const [a, b] of edges.values()) {
-      const p = pos.get(a), q = pos.get(b);
+    for (const e of edges) {
+      const p = pos.get(e.from), q = pos.get(e.to);
       if (!p || !q) continue;
       const up = q.y > p.y ? 1 : -1;
-      g.append(svg('line', { x1: p.x, y1: p.y + (up > 0 ? NH : 0), x2: q.x, y2: q.y + (up > 0 ? 0 : NH), class: 'edge', 'marker-end': 'url(#arrowhead)' }));
+      g.append(svg('line', { x1: p.x, y1: p.y + (up > 0 ? NH : 0), x2: q.x, y2: q.y + (up > 0 ? 0 : NH), class: 'edge' + (e.hops > 1 ? ' indirect' : ''),
+        'marker-end': 'url(#arrowhead)', 'data-from': e.from, 'data-to': e.to, 'data-hops': e.hops },
+      svg('title', null, e.from + ' depends on ' + e.to + (e.hops > 1 ? ' through ' + (e.hops - 1) + ' other service' + (e.hops > 2 ? 's' : '') : ''))));
     }
     for (const [n, p] of pos) {
       const w = Math.min(180, 16 + n.length * 7.2);
@@ -563,15 +602,15 @@
   function alertTable(alerts, withActions, onSilence) {
     const head = ['Alert', 'State', 'Labels', 'Annotations', 'Since'];
     if (withActions) head.push('');
-    return el('div', { class: 'table-wrap' }, el('table', { class: 'alerts' },
+    return el('div', { class: 'table-wrap' }, el('table', { class: 'alerts cards' },
       el('thead', null, el('tr', null, head.map((h) => el('th', { scope: 'col' }, h || el('span', { class: 'sr-only' }, 'Actions'))))),
       el('tbody', null, alerts.map((a) => el('tr', { 'data-fingerprint': a.fingerprint },
-        el('td', null, el('strong', null, a.labels.alertname || '(no alertname)'), a.generatorURL && safeURL(a.generatorURL) ? el('div', null, link('source', a.generatorURL)) : null),
-        el('td', null, statusBadge(a.state), a.silencedBy.length ? el('div', { class: 'muted' }, 'silenced by ', a.silencedBy.join(', ')) : null),
-        el('td', null, el('div', { class: 'labels' }, Object.entries(a.labels).filter(([k]) => k !== 'alertname').sort().map(([k, v]) => el('span', { class: 'label' }, k + '=' + v)))),
-        el('td', null, Object.entries(a.annotations).sort().map(([k, v]) => el('div', { class: 'annot' }, el('span', { class: 'muted' }, k + ': '), /^https?:\/\//i.test(v) ? link(v, v) : v))),
-        el('td', null, timeEl(a.startsAt)),
-        withActions ? el('td', null, el('button', { type: 'button', class: 'silence' }, 'Silence')) : null)))));
+        el('td', { 'data-label': 'Alert' }, el('strong', null, a.labels.alertname || '(no alertname)'), a.generatorURL && safeURL(a.generatorURL) ? el('div', null, link('source', a.generatorURL)) : null),
+        el('td', { 'data-label': 'State' }, statusBadge(a.state), a.silencedBy.length ? el('div', { class: 'muted' }, 'silenced by ', a.silencedBy.join(', ')) : null),
+        el('td', { 'data-label': 'Labels' }, el('div', { class: 'labels' }, Object.entries(a.labels).filter(([k]) => k !== 'alertname').sort().map(([k, v]) => el('span', { class: 'label' }, k + '=' + v)))),
+        el('td', { 'data-label': 'Annotations' }, Object.entries(a.annotations).sort().map(([k, v]) => el('div', { class: 'annot' }, el('span', { class: 'muted' }, k + ': '), /^https?:\/\//i.test(v) ? link(v, v) : v))),
+        el('td', { 'data-label': 'Since' }, timeEl(a.startsAt)),
+        withActions ? el('td', null, el('button', { type: 'button', class: 'silence', 'aria-label': 'Silence ' + (a.labels.alertname || 'this alert') + (a.labels.service ? ' on ' + a.labels.service : '') }, 'Silence')) : null)))));
   }
 
   // ---- alerts: /alerts ---------------------------------------------------
@@ -616,7 +655,7 @@
       const fs = $('#sil-matchers');
       const legend = fs.querySelector('legend');
       put(fs, legend, ...Object.entries(a.labels).sort().map(([k, v], i) => el('div', { class: 'action-row matcher' },
-        el('input', { type: 'checkbox', id: 'm-use-' + i, 'data-name': k, checked: true }),
+        el('input', { type: 'checkbox', id: 'm-use-' + i, 'data-name': k, checked: true, 'aria-label': 'Match on ' + k }),
         el('label', { for: 'm-val-' + i }, k + ' ='),
         el('input', { id: 'm-val-' + i, value: v, size: 30 }))));
       $('#silence-editor').hidden = false;
@@ -645,8 +684,12 @@
     $('#alert-filter').addEventListener('submit', (ev) => ev.preventDefault());
     $('#a-filter').addEventListener('input', render);
     $('#a-suppressed').addEventListener('change', render);
+    // Live: every incident event of the stream (an alert that fires,
+    // resolves or joins moves an incident) reloads the alerts; live()
+    // polls only while the stream is down.
+    const reload = debounce(load, 250);
+    live(() => reload());
     load();
-    setInterval(load, 15000);
   }
 
   // ---- problems --------------------------------------------------------
@@ -686,6 +729,23 @@
     return 10 * e;
   }
   function fmtNum(v) { return Math.abs(v) >= 1000 ? (v / 1000).toFixed(v >= 10000 ? 0 : 1) + 'k' : String(Math.round(v * 100) / 100); }
+  // ticks: at most 7 times between t0 and t1 on whole hours or local
+  // midnights (so that a date label stands for its day).
+  function ticks(t0, t1) {
+    const HR = 3600e3, DAY = 24 * HR;
+    if (!(t1 > t0)) return [t0];
+    const step = [HR, 2 * HR, 3 * HR, 6 * HR, 12 * HR, DAY, 2 * DAY, 7 * DAY, 14 * DAY].find((s) => (t1 - t0) / s <= 7) || 30 * DAY;
+    const out = [];
+    if (step < DAY) {
+      for (let t = Math.ceil(t0 / HR) * HR; t <= t1; t += HR) if (new Date(t).getHours() % (step / HR) === 0) out.push(t);
+    } else {
+      const d = new Date(t0);
+      d.setHours(0, 0, 0, 0);
+      if (d.getTime() < t0) d.setDate(d.getDate() + 1);
+      for (; d.getTime() <= t1; d.setDate(d.getDate() + step / DAY)) out.push(d.getTime());
+    }
+    return out.length ? out : [t0];
+  }
   // timeChart: lines over time (series: {label, cls, values}), an optional
   // band ({lower, upper}) and dots (indices).
   function timeChart(box, title, times, series, opts) {
@@ -704,9 +764,7 @@
       g.append(svg('line', { x1: PL, x2: W - PR, y1: y(v), y2: y(v), class: 'grid' }),
         svg('text', { x: PL - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, (opts.yfmt || fmtNum)(v)));
     }
-    const nt = Math.min(6, ts.length);
-    for (let i = 0; i < nt; i++) {
-      const t = t0 + ((t1 - t0) * i) / Math.max(1, nt - 1);
+    for (const t of ticks(t0, t1)) {
       const d = new Date(t);
       const label = (t1 - t0) > 2 * 86400e3 ? d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
       g.append(svg('text', { x: x(t), y: H - 8, 'text-anchor': 'middle', class: 'axis' }, label));
@@ -714,12 +772,14 @@
     if (opts.band) {
       const up = ts.map((t, i) => x(t) + ',' + y(opts.band.upper[i]));
       const lo = ts.map((t, i) => x(t) + ',' + y(opts.band.lower[i])).reverse();
-      g.append(svg('polygon', { points: up.concat(lo).join(' '), class: 'band' }));
+      g.append(svg('polygon', { points: up.concat(lo).join(' '), class: 'band', 'data-points': ts.length }));
     }
     for (const s of series) {
       const pts = [];
-      s.values.forEach((v, i) => { if (v !== null && v !== undefined) pts.push(x(ts[i]) + ',' + y(v)); });
-      if (pts.length) g.append(svg('polyline', { points: pts.join(' '), class: s.cls }));
+      let smax = 0;
+      s.values.forEach((v, i) => { if (v !== null && v !== undefined) { pts.push(x(ts[i]) + ',' + y(v)); smax = Math.max(smax, v); } });
+      // data-* say what was drawn (tests read them).
+      if (pts.length) g.append(svg('polyline', { points: pts.join(' '), class: s.cls, 'data-series': s.label, 'data-points': pts.length, 'data-max': smax }));
     }
     for (const i of opts.dots || []) if (series[opts.dotSeries || 0].values[i] != null) g.append(svg('circle', { cx: x(ts[i]), cy: y(series[opts.dotSeries || 0].values[i]), r: 4, class: 'dot' }));
     put(box, g, legend(series, opts.band ? opts.bandLabel : null));
@@ -745,7 +805,7 @@
       const y0 = 10 + i * GH;
       s.append(svg('text', { x: LW - 8, y: y0 + BH + 4, 'text-anchor': 'end' }, g.label.length > 18 ? g.label.slice(0, 17) + '…' : g.label));
       g.values.forEach((v, j) => {
-        s.append(svg('rect', { x: LW, y: y0 + j * BH, width: Math.max(1, sx(v || 0) - LW), height: BH - 2, class: 'b' + (j + 1) }, svg('title', null, labels[j] + ' ' + g.label + ': ' + dur(v || 0))),
+        s.append(svg('rect', { x: LW, y: y0 + j * BH, width: Math.max(1, sx(v || 0) - LW), height: BH - 2, class: 'b' + (j + 1), 'data-series': labels[j], 'data-group': g.label, 'data-value': v || 0 }, svg('title', null, labels[j] + ' ' + g.label + ': ' + dur(v || 0))),
           svg('text', { x: sx(v || 0) + 4, y: y0 + j * BH + BH - 3 }, v ? dur(v) : '—'));
       });
     });
