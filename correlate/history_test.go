@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -113,5 +114,35 @@ func TestMaxAlertsPerIncident(t *testing.T) {
 		if len(inc.Members) > 5 {
 			t.Fatalf("%s grew to %d after a restart", inc.ID, len(inc.Members))
 		}
+	}
+}
+
+// An LLM's triage reaches history as a "triaged" lifecycle event whose
+// detail is the triage itself, and the incident's subscribers get an
+// "updated" event carrying it (issue #11: the incident events on Kafka and
+// in history carry the triage).
+func TestTriageInHistoryAndEvents(t *testing.T) {
+	e := New(Config{}, Topology{})
+	e.EmitHistory(true)
+	e.EmitEvents(true)
+	send(e, al("PaymentDown", "payment"), 0, 0)
+	e.DrainHistory()
+	e.Drain()
+	tr := &model.Triage{Summary: "Payment is down.", ProbableCause: "crash loop", NextSteps: []string{"roll back"},
+		Team: "payments", Category: "availability", Priority: "P2", Source: "llm", Model: "m1", At: t0.Add(time.Minute)}
+	if err := e.ApplyAction(&model.Action{At: t0.Add(time.Minute), Kind: model.ActionTriage, Incident: "INC-1", Actor: "llm:m1", Triage: tr}); err != nil {
+		t.Fatal(err)
+	}
+	_, life := e.DrainHistory()
+	if len(life) != 1 || life[0].Event != "triaged" || life[0].Actor != "llm:m1" {
+		t.Fatalf("lifecycle: %+v", life)
+	}
+	var got model.Triage
+	if err := json.Unmarshal([]byte(life[0].Detail), &got); err != nil || got.Summary != tr.Summary || got.Team != "payments" || len(got.NextSteps) != 1 {
+		t.Fatalf("triaged detail %q: %v", life[0].Detail, err)
+	}
+	ev := e.Drain()
+	if len(ev) != 1 || ev[0].Type != model.EventUpdated || ev[0].Incident.Triage == nil || ev[0].Incident.Triage.ProbableCause != "crash loop" {
+		t.Fatalf("events: %s", dump(ev))
 	}
 }
