@@ -26,6 +26,12 @@ import (
 // most recent ones).
 const maxPlaces = 8
 
+// maxPlaceSubjects bounds the services and workloads remembered: beyond
+// it, new ones are not learned until pruning (prunePlaces) forgets those
+// not seen within correlate.placement_ttl. Pods with a new name on every
+// restart would otherwise grow it without end.
+const maxPlaceSubjects = 100_000
+
 // placed is a place a subject (a service or a workload) ran on, and when
 // an alert last said so.
 type placed struct {
@@ -61,7 +67,10 @@ func (e *Engine) learnPlacement(rec *alertRec, at time.Time) {
 		}
 		key := l + "=" + v
 		for _, s := range subjects {
-			list := e.places[s]
+			list, known := e.places[s]
+			if !known && len(e.places) >= maxPlaceSubjects {
+				continue
+			}
 			if i := slices.IndexFunc(list, func(p placed) bool { return p.Key == key }); i >= 0 {
 				list = slices.Delete(list, i, i+1)
 			} else if len(list) >= maxPlaces {
