@@ -35,6 +35,7 @@ func newSignals(cfg Config) []signal {
 		groupSignal{cfg.Signals.Group},
 		topologySignal{cfg.Signals.Topology},
 		infraSignal{cfg.Signals.Infra},
+		probeSignal{cfg.Signals.Probe},
 		textSignal{cfg.Signals.Text, *cfg.TextThreshold},
 	}
 }
@@ -111,6 +112,7 @@ type Signals struct {
 	Group    GroupWeights    `yaml:"group"`
 	Topology TopologyWeights `yaml:"topology"`
 	Infra    InfraWeights    `yaml:"infra"`
+	Probe    ProbeWeights    `yaml:"probe"`
 	Text     TextWeights     `yaml:"text"`
 }
 
@@ -180,6 +182,14 @@ type InfraWeights struct {
 	UnnamedHost *float64 `yaml:"unnamed_host"`
 }
 
+// ProbeWeights weigh the probes of URLs (signal_probe.go).
+type ProbeWeights struct {
+	// EntryService: an alert about a URL, without a service, joins an
+	// incident where a service no other one depends on (where users
+	// enter) is alerting. 0: off. Default 0.75.
+	EntryService *float64 `yaml:"entry_service"`
+}
+
 // TextWeights weigh text similarity (correlate.text_threshold).
 type TextWeights struct {
 	// Weight times the similarity of name and summary (0..1) is the score
@@ -201,6 +211,7 @@ func (s *Signals) weights() []weight {
 		{"infra.on_learned_host", &s.Infra.OnLearnedHost, 0.95},
 		{"infra.same_alert_hosts", &s.Infra.SameAlertHosts, 0.8},
 		{"infra.unnamed_host", &s.Infra.UnnamedHost, 0.8},
+		{"probe.entry_service", &s.Probe.EntryService, 0.75},
 		{"topology.same_service", &s.Topology.SameService, 0.95},
 		{"topology.caller_symptom_on_self", &s.Topology.CallerSymptomOnSelf, 0.85},
 		{"topology.degraded_caller", &s.Topology.DegradedCaller, 0.9},

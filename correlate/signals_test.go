@@ -15,7 +15,7 @@ func TestSignalDefaults(t *testing.T) {
 		"group.score": 1, "topology.same_service": 0.95, "topology.caller_symptom_on_self": 0.85,
 		"topology.degraded_caller": 0.9, "topology.dependency": 0.9, "topology.dependent": 0.8,
 		"topology.per_hop": 0.15, "topology.root_bonus": 0.05, "topology.adopt_orphans": 0.85,
-		"infra.host_alert": 0.85, "infra.on_failing_host": 1, "infra.on_learned_host": 0.95, "infra.same_alert_hosts": 0.8, "infra.unnamed_host": 0.8, "text.weight": 0.5,
+		"infra.host_alert": 0.85, "infra.on_failing_host": 1, "infra.on_learned_host": 0.95, "infra.same_alert_hosts": 0.8, "infra.unnamed_host": 0.8, "probe.entry_service": 0.75, "text.weight": 0.5,
 	}
 	ws := s.weights()
 	if len(ws) != len(want) {
@@ -33,7 +33,7 @@ func TestSignalDefaults(t *testing.T) {
 			t.Errorf("%s: fallback %v", sg.name(), sg.fallback())
 		}
 	}
-	if got := strings.Join(names, ","); got != "group,topology,infra,text" {
+	if got := strings.Join(names, ","); got != "group,topology,infra,probe,text" {
 		t.Fatalf("signals %s", got)
 	}
 }

@@ -9,14 +9,19 @@ type graph struct {
 	down map[string]map[string]int
 	// known holds every service the topology names.
 	known map[string]bool
+	// called holds the services some other service depends on.
+	called map[string]bool
 }
 
 func newGraph(t Topology, maxHops int) *graph {
-	g := &graph{down: map[string]map[string]int{}, known: map[string]bool{}}
+	g := &graph{down: map[string]map[string]int{}, known: map[string]bool{}, called: map[string]bool{}}
 	for s, deps := range t.DependsOn {
 		g.known[s] = true
 		for _, d := range deps {
 			g.known[d] = true
+			if d != s {
+				g.called[d] = true
+			}
 		}
 	}
 	for s := range t.DependsOn {
@@ -39,6 +44,10 @@ func newGraph(t Topology, maxHops int) *graph {
 	}
 	return g
 }
+
+// entry reports whether s is an entry point of the call graph: the
+// topology knows it and no service depends on it (what users reach).
+func (g *graph) entry(s string) bool { return g.known[s] && !g.called[s] }
 
 // dependsOn reports whether a depends on b (a calls b, directly or
 // transitively within the hop bound) and how many hops apart they are.
