@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,8 +22,10 @@ type Result struct {
 	model.Classification
 	// Similar lists the most similar past incidents, best first.
 	Similar []Neighbor `json:"similar,omitempty"`
-	// Routes are the routes the incident's alerts matched (the deciding
-	// alert's matches first), for explain.
+	// Routes are the routes the incident's alerts matched, each once (the
+	// deciding alert's matches first), for explain: an incident of 10,000
+	// alerts that all match the default route lists it once, not 10,000
+	// times (results are kept per open incident).
 	Routes []RouteMatch `json:"-"`
 	// Priority explains the matrix decision (also when a route overrode it).
 	PriorityDecision PriorityDecision `json:"-"`
@@ -152,7 +155,9 @@ func (c *Classifier) Classify(inc *model.Incident, alerts []model.AlertState) Re
 	for i := range ordered {
 		for _, m := range c.router.Match(ordered[i].Labels) {
 			m := m
-			res.Routes = append(res.Routes, m)
+			if !slices.ContainsFunc(res.Routes, func(r RouteMatch) bool { return slices.Equal(r.Path, m.Path) }) {
+				res.Routes = append(res.Routes, m)
+			}
 			name := ordered[i].Labels["alertname"]
 			if teamM == nil && m.Team != "" {
 				teamM, teamA = &m, name

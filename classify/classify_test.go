@@ -613,3 +613,22 @@ func TestPostingsBudgetPrunesCommonTerms(t *testing.T) {
 		t.Fatalf("pruned query: %+v", res.Classification)
 	}
 }
+
+// A large incident whose alerts all match the same routes keeps each
+// route once in the result (results are held per open incident).
+func TestRoutesListedOnce(t *testing.T) {
+	c, err := New(routeTree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	inc := &model.Incident{ID: "BIG", Title: "mysql down"}
+	var alerts []model.AlertState
+	for i := range 2000 {
+		alerts = append(alerts, alert(fmt.Sprintf("alertname=MySQLDown,service=mysql,instance=db-%d,severity=critical", i), "mysql down"))
+	}
+	res := c.Classify(inc, alerts)
+	if res.Team != "dba" || len(res.Routes) == 0 || len(res.Routes) > 3 {
+		t.Fatalf("team %q, %d routes", res.Team, len(res.Routes))
+	}
+}
