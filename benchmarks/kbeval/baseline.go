@@ -106,6 +106,7 @@ func newBleveBaseline(docs []baselineDoc) (ranker, func(), error) {
 // reported.
 type okapi struct {
 	an    analysis.Analyzer
+	split bool // split identifiers (camelCase, snake_case, digits) first
 	ids   []string
 	tf    []map[string]int
 	dl    []float64
@@ -113,12 +114,17 @@ type okapi struct {
 	df    map[string]int
 }
 
-func newOkapi(docs []baselineDoc) (*okapi, error) {
+// With split, text and queries are first cut into identifier parts
+// (knowledge.SplitCamel: camelCase, snake_case, letters and digits), so
+// that "kube_pod_container_status_restarts_total" or
+// "KubePodCrashLooping" become words; a plain BM25 with the tokenisation
+// Sift uses, as a fairer baseline for rule expressions (set C).
+func newOkapi(docs []baselineDoc, split bool) (*okapi, error) {
 	an := bleve.NewIndexMapping().AnalyzerNamed(standard.Name)
 	if an == nil {
 		return nil, fmt.Errorf("standard analyzer not registered")
 	}
-	o := &okapi{an: an, df: map[string]int{}}
+	o := &okapi{an: an, split: split, df: map[string]int{}}
 	total := 0.0
 	for _, d := range docs {
 		tf := map[string]int{}
@@ -142,6 +148,9 @@ func newOkapi(docs []baselineDoc) (*okapi, error) {
 }
 
 func (o *okapi) terms(s string) []string {
+	if o.split {
+		s = strings.Join(knowledge.SplitCamel(s), " ")
+	}
 	var out []string
 	for _, tok := range o.an.Analyze([]byte(s)) {
 		out = append(out, string(tok.Term))

@@ -125,26 +125,33 @@ func siftMethods(kb *knowledge.Base) []hiddenMethod {
 	}
 }
 
-// hiddenReport runs every method on every name-hidden query kind of the
-// awesome pairs in the given halves and returns the Markdown tables and
-// the misses.
-func hiddenReport(pairs []pair, halves []string, methods []hiddenMethod) (string, string, error) {
+// evalSet is one set of name-hidden queries: its pairs, its query kinds
+// and whether Match is run (on the second kind, which carries the awesome
+// rule's name).
+type evalSet struct {
+	name  string
+	pairs []pair
+	kinds []hiddenQuery
+	match bool
+}
+
+// hiddenReport runs every method on every query kind of every set and
+// returns the Markdown tables and the misses.
+func hiddenReport(sets []evalSet, methods []hiddenMethod) (string, string, error) {
 	const limit = 10
 	var tables, misses strings.Builder
-	for _, half := range halves {
-		var hp []pair
-		for _, p := range pairs {
-			if p.Source == "awesome" && halfOf(p.Alert) == half {
-				hp = append(hp, p)
-			}
-		}
-		fmt.Fprintf(&tables, "\nHalf %s: %d awesome pairs\n\n", half, len(hp))
+	for _, set := range sets {
+		hp := set.pairs
+		fmt.Fprintf(&tables, "\n%s: %d awesome pairs\n\n", set.name, len(hp))
 		tables.WriteString("| method | queries | hit@1 | hit@3 | MRR@10 |\n|---|---|---|---|---|\n")
 		for _, m := range methods {
+			if m.match && !set.match {
+				continue
+			}
 			var pooled score
-			kinds := hiddenQueries
+			kinds := set.kinds
 			if m.match {
-				kinds = hiddenQueries[1:]
+				kinds = kinds[1:]
 			}
 			for _, k := range kinds {
 				var s score
@@ -163,7 +170,7 @@ func hiddenReport(pairs []pair, halves []string, methods []hiddenMethod) (string
 				}
 				fmt.Fprintf(&tables, "| %s | %s | %s |\n", m.name, label, s.cell())
 				if len(s.misses) > 0 {
-					fmt.Fprintf(&misses, "\nNot first, half %s, %s, %s (%d):\n\n", half, m.name, label, len(s.misses))
+					fmt.Fprintf(&misses, "\nNot first, %s, %s, %s (%d):\n\n", set.name, m.name, label, len(s.misses))
 					for _, x := range s.misses {
 						fmt.Fprintf(&misses, "- %s\n", x)
 					}
