@@ -59,7 +59,7 @@ import (
 
 	"github.com/sift-aiops/sift/benchmarks/internal/loadgen"
 	"github.com/sift-aiops/sift/benchmarks/internal/machine"
-	"github.com/sift-aiops/sift/benchmarks/overload/siftproc"
+	"github.com/sift-aiops/sift/benchmarks/internal/siftproc"
 )
 
 type options struct {
