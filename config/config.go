@@ -59,8 +59,13 @@ type Config struct {
 
 // Limits bound what senders can make Sift hold (per alert: see ingest).
 type Limits struct {
-	// MaxActiveAlerts bounds the distinct alerts held; beyond it new
-	// alerts get 429 (default 1,000,000; 0 takes the default, -1: none).
+	// MaxActiveAlerts bounds the active alerts (firing, silenced or not):
+	// a batch that would make more alerts active gets 429, counting the
+	// batches still in flight (default 1,000,000; 0 takes the default, -1:
+	// none). Resolved alerts do not count; they are kept for
+	// correlate.retention, but when they would take the alerts stored
+	// beyond this bound, the oldest that no open incident holds are
+	// forgotten (their history is recorded already).
 	MaxActiveAlerts int `yaml:"max_active_alerts"`
 	// The same bounds as ingest.max_labels_per_alert, ingest.max_label_bytes
 	// and correlate.max_alerts_per_incident, for those who keep every

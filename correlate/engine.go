@@ -157,6 +157,9 @@ type Engine struct {
 	placeIdx     map[string]uint32
 	slaPolicy    SLAPolicy
 	slaDue       slaHeap // SLA deadlines of open incidents (sla.go)
+	firingN      int     // alerts firing (held by a silence or not): the active alerts
+	maxAlerts    int     // bound on the alerts stored (see SetMaxAlerts), 0: none
+	evictAt      int     // stored alerts at which evictResolved runs again (in snapshots)
 }
 
 // New returns an engine with cfg and topo (defaults applied).
@@ -252,6 +255,9 @@ func (e *Engine) ApplyBatch(b *model.Batch) {
 	e.Advance(at)
 	for i := range b.Alerts {
 		e.ingest(&b.Alerts[i], at)
+	}
+	if e.maxAlerts > 0 && len(e.alerts) > e.maxAlerts && len(e.alerts) >= e.evictAt {
+		e.evictResolved()
 	}
 }
 
@@ -385,6 +391,7 @@ func (e *Engine) fire(rec *alertRec, start, at time.Time) {
 	rec.fireCount = rec.count
 	defer e.histAlert(rec, kind, at, 1) // once it is in its incident
 	rec.firing = true
+	e.firingN++
 	rec.episodeStart = toInstant(start)
 	rec.resolvedAt = 0
 	e.pushExpiry(rec)
@@ -860,6 +867,7 @@ func (e *Engine) merge(dst, src *incident, why model.Reason, at time.Time) {
 
 func (e *Engine) resolveAlert(rec *alertRec, at time.Time) {
 	rec.firing = false
+	e.firingN--
 	rec.resolvedAt = toInstant(at)
 	e.histAlert(rec, model.AlertResolved, at, int(max(rec.count-rec.fireCount, 0)))
 	if rec.held {
@@ -921,12 +929,37 @@ func (e *Engine) timeline(inc *incident, at time.Time, ev, detail string) {
 	e.timelineRec(inc, at, ev, detail, nil)
 }
 
+// maxTimeline bounds the timeline entries about single alerts (joined,
+// flapping, moved, change) that an incident keeps: the first ones. The
+// entries about the incident itself (opened, full, merged, resolved,
+// reopened, problem, sla_breached and the agents' actions) are always
+// kept, so that an incident of 10,000 alerts still says it is full and
+// when it resolved. Every entry goes to history either way.
+const maxTimeline = 200
+
+// perAlertEntry reports whether a timeline event is about one alert of
+// many (the entries bounded by maxTimeline).
+func perAlertEntry(ev string) bool {
+	switch ev {
+	case "joined", "flapping", "moved", "change":
+		return true
+	}
+	return false
+}
+
 // timelineRec adds a timeline entry about rec (nil: about the incident).
 func (e *Engine) timelineRec(inc *incident, at time.Time, ev, detail string, rec *alertRec) {
 	e.histLifecycle(inc, at, ev, detail, "", rec)
-	const maxTimeline = 200
-	if len(inc.Timeline) >= maxTimeline {
-		return
+	if perAlertEntry(ev) && len(inc.Timeline) >= maxTimeline {
+		n := 0
+		for i := range inc.Timeline {
+			if perAlertEntry(inc.Timeline[i].Event) {
+				n++
+			}
+		}
+		if n >= maxTimeline {
+			return
+		}
 	}
 	inc.Timeline = append(inc.Timeline, model.TimelineEntry{At: at, Event: ev, Detail: detail})
 }

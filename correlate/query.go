@@ -87,13 +87,18 @@ func (e *Engine) Alerts() []model.AlertState {
 	out := make([]model.AlertState, 0, len(e.alerts))
 	for _, rec := range e.alerts {
 		if rec.firing {
-			st := rec.state()
-			st.SilencedBy = e.sil.match(rec.alert.Labels, e.now)
-			out = append(out, st)
+			out = append(out, e.firingState(rec))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
 	return out
+}
+
+// firingState is the state of a firing alert as Alerts lists it.
+func (e *Engine) firingState(rec *alertRec) model.AlertState {
+	st := rec.state()
+	st.SilencedBy = e.sil.match(rec.alert.Labels, e.now)
+	return st
 }
 
 // AlertCount returns the number of known and of firing alert identities.

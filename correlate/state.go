@@ -59,6 +59,7 @@ type snapshot struct {
 	Version   int                  `json:"version"`
 	Now       time.Time            `json:"now"`
 	LastGC    time.Time            `json:"lastGC"`
+	EvictAt   int                  `json:"evictAt,omitempty"` // see Engine.evictResolved
 	NextInc   uint64               `json:"nextInc"`
 	NextPrb   uint64               `json:"nextPrb"`
 	Stats     Stats                `json:"stats"`
@@ -163,7 +164,7 @@ func (c *Captured) EncodeTo(w io.Writer) error {
 // the engine changes in place (member lists, evidence, statistics) and
 // shares what it only ever replaces (alert label and annotation sets).
 func (e *Engine) Capture() *Captured {
-	s := snapshot{Version: snapshotVersion, Now: e.now, LastGC: e.lastGC, NextInc: e.nextInc, NextPrb: e.nextPrb, Stats: e.stats,
+	s := snapshot{Version: snapshotVersion, Now: e.now, LastGC: e.lastGC, EvictAt: e.evictAt, NextInc: e.nextInc, NextPrb: e.nextPrb, Stats: e.stats,
 		ByGroup: make(map[string]string, len(e.byGroup)), Names: make(map[string]*nameStat, len(e.names))}
 	for k, v := range e.names {
 		c := *v
@@ -290,7 +291,9 @@ func (e *Engine) Restore(data []byte) error {
 	fresh := New(e.cfg, e.topo)
 	fresh.emit = e.emit
 	fresh.slaPolicy = e.slaPolicy
+	fresh.maxAlerts = e.maxAlerts
 	*e = *fresh
+	e.evictAt = s.EvictAt
 	e.now, e.lastGC, e.nextInc, e.nextPrb, e.stats = s.Now, s.LastGC, s.NextInc, s.NextPrb, s.Stats
 	if s.Names != nil {
 		e.names = s.Names
@@ -339,6 +342,7 @@ func (e *Engine) Restore(data []byte) error {
 			rec.inc = inc
 		}
 		if rec.firing {
+			e.firingN++
 			e.pushExpiry(rec)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 // ErrTooManyAlerts is returned by a Sink that holds as many distinct alerts
 // as it may (limits.max_active_alerts): new alerts are refused until some
 // are forgotten; notifications of known alerts are still taken.
-var ErrTooManyAlerts = errors.New("too many distinct alerts held (limits.max_active_alerts)")
+var ErrTooManyAlerts = errors.New("too many active alerts (limits.max_active_alerts)")
 
 // Alert is one alert notification as received, normalised from any of the
 // ingest formats (Alertmanager v2 API, Alertmanager webhook, generic event,

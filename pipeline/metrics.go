@@ -86,8 +86,13 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			func() float64 {
 				p.mu.RLock()
 				defer p.mu.RUnlock()
-				_, f := p.eng.AlertCount()
-				return float64(f)
+				return float64(p.eng.Active())
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sift_alerts_stored", Help: "Alert identities stored, firing or resolved (bounded by limits.max_active_alerts: beyond it the oldest resolved alerts no open incident holds are forgotten)."},
+			func() float64 {
+				p.mu.RLock()
+				defer p.mu.RUnlock()
+				return float64(p.eng.Known())
 			}),
 	)
 	return m

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -115,9 +116,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
-	// MaxActiveAlerts bounds the distinct alerts held: a batch that would
-	// add alerts beyond it is refused with model.ErrTooManyAlerts (0: no
-	// bound).
+	// MaxActiveAlerts bounds the active alerts (firing, held by a silence
+	// or not): a batch that would make more alerts active is refused with
+	// model.ErrTooManyAlerts (0: no bound). The batches admitted but not
+	// yet applied count too, so the bound holds under concurrent senders.
+	// It also bounds the alerts stored: beyond it the oldest resolved
+	// alerts that no open incident holds are forgotten (see
+	// correlate.Engine.SetMaxAlerts).
 	MaxActiveAlerts int
 	// History turns on history events (alert state changes and incident
 	// lifecycle) for the exporters that implement HistoryExporter.
@@ -144,6 +149,10 @@ type Pipeline struct {
 	log       *slog.Logger
 	ready     bool
 	exported  time.Time // what the acknowledging exporters delivered (resync.go)
+	// admitMu serialises admit; reserved counts the alerts that batches
+	// admitted but not yet applied make active (see admit).
+	admitMu  sync.Mutex
+	reserved int
 }
 
 // Open opens the journal under opts.DataDir, restores the engine from the
@@ -403,41 +412,74 @@ func (p *Pipeline) tickLoop() {
 
 // Append implements model.Sink: it returns once b is durable and applied.
 func (p *Pipeline) Append(ctx context.Context, b model.Batch) error {
-	if err := p.admit(&b); err != nil {
+	n, err := p.admit(&b)
+	if err != nil {
 		return err
 	}
+	if n > 0 {
+		// The journal has applied the batch when Append returns nil, and
+		// never will when it returns an error: either way it is no
+		// longer in flight. (Released after the apply, so that it is
+		// counted twice for a moment rather than not at all.)
+		defer p.release(n)
+	}
 	start := time.Now()
-	err := p.j.Append(ctx, &model.Record{Batch: &b})
+	err = p.j.Append(ctx, &model.Record{Batch: &b})
 	if err == nil {
 		p.m.appendSeconds.Observe(time.Since(start).Seconds())
 	}
 	return err
 }
 
-// admit refuses a batch that would take the distinct alerts held beyond
-// MaxActiveAlerts (only near the bound are the batch's alerts looked up).
-func (p *Pipeline) admit(b *model.Batch) error {
+// admit refuses a batch that would take the active alerts (firing, held
+// by a silence or not) beyond MaxActiveAlerts, counting those that the
+// batches admitted before it and not yet applied make active. It returns
+// how many alerts of b it reserved (release them once b is applied or
+// refused). A refusal happens at ingest, before the journal: it never
+// changes the engine's state, so a replay needs no knowledge of it.
+//
+// An alert counts when b fires it and it is not firing now (a new alert,
+// or one that fires again); a notification of an alert that is firing
+// already, or a resolution, costs nothing. The count is exact but for an
+// alert that resolves and fires again while its batch is in flight.
+func (p *Pipeline) admit(b *model.Batch) (int, error) {
 	max := p.opts.MaxActiveAlerts
 	if max <= 0 {
-		return nil
+		return 0, nil
 	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	n := p.eng.Known()
-	if n+len(b.Alerts) <= max {
-		return nil
-	}
-	added := 0
+	// The fingerprints of what the batch fires, outside the locks.
+	fps := make([]model.Fingerprint, 0, len(b.Alerts))
 	for i := range b.Alerts {
-		if !p.eng.Knows(b.Alerts[i].Fingerprint()) {
+		// Resolved by the time the batch is applied (b.At, or the
+		// engine's clock if later): so at b.At, or not firing anyway.
+		if a := &b.Alerts[i]; !a.ResolvedAt(b.At) {
+			fps = append(fps, a.Fingerprint())
+		}
+	}
+	p.admitMu.Lock()
+	defer p.admitMu.Unlock()
+	p.mu.RLock()
+	active := p.eng.Active()
+	added := 0
+	for _, fp := range fps {
+		if !p.eng.Firing(fp) {
 			added++
 		}
 	}
-	if added > 0 && n+added > max {
+	p.mu.RUnlock()
+	if added > 0 && active+p.reserved+added > max {
 		p.m.refusedFull.Add(float64(added))
-		return fmt.Errorf("%w: %d held, %d new in this batch, at most %d", model.ErrTooManyAlerts, n, added, max)
+		return 0, fmt.Errorf("%w: %d active, %d in flight, %d new in this batch, at most %d", model.ErrTooManyAlerts, active, p.reserved, added, max)
 	}
-	return nil
+	p.reserved += added
+	return added, nil
+}
+
+// release returns the reservation of an admitted batch (see admit).
+func (p *Pipeline) release(n int) {
+	p.admitMu.Lock()
+	p.reserved -= n
+	p.admitMu.Unlock()
 }
 
 // Act journals an agent action and returns the incident after it.
@@ -471,6 +513,25 @@ func (p *Pipeline) Alerts() []model.AlertState {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.eng.Alerts()
+}
+
+// FiringFingerprints returns the fingerprints of the firing alerts, sorted
+// (for GET /api/v2/alerts, which fetches their states page by page with
+// AlertStates).
+func (p *Pipeline) FiringFingerprints() []model.Fingerprint {
+	p.mu.RLock()
+	fps := p.eng.FiringFingerprints()
+	p.mu.RUnlock()
+	slices.Sort(fps)
+	return fps
+}
+
+// AlertStates appends to dst the states of the alerts of fps that are
+// still firing, in the order of fps (a page of Alerts).
+func (p *Pipeline) AlertStates(dst []model.AlertState, fps []model.Fingerprint) []model.AlertState {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.eng.AlertStates(dst, fps)
 }
 
 // Cursor implements model.CursorStore.
@@ -545,5 +606,6 @@ func (p *Pipeline) Changes(service string, since time.Time, limit int) []model.C
 func newEngine(opts Options) *correlate.Engine {
 	e := correlate.New(opts.Correlate, opts.Topology)
 	e.SetSLA(opts.SLA)
+	e.SetMaxAlerts(opts.MaxActiveAlerts)
 	return e
 }

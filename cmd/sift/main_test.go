@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sift-aiops/sift/ingest/httpapi"
 )
 
 // The test binary doubles as the sift binary: with SIFT_EXEC_MAIN=1 it
@@ -23,6 +25,9 @@ import (
 // sift processes and kill -9 them.
 func TestMain(m *testing.M) {
 	if os.Getenv("SIFT_EXEC_MAIN") == "1" {
+		if d, err := time.ParseDuration(os.Getenv("SIFT_TEST_WRITE_TIMEOUT")); err == nil {
+			serverWriteTimeout, httpapi.StreamWriteTimeout = d, d // the tests of slow and stalled readers
+		}
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

@@ -45,6 +45,11 @@ import (
 	"github.com/sift-aiops/sift/tickets/notify"
 )
 
+// serverWriteTimeout bounds how long the server takes to write an answer;
+// a streamed answer extends it as data flows (httpapi.StreamWriteTimeout).
+// A variable for the tests.
+var serverWriteTimeout = 60 * time.Second
+
 func serveMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -441,7 +446,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      serverWriteTimeout, // long answers (GET /api/v2/alerts) move it on as they stream
 		IdleTimeout:       2 * time.Minute,
 	}
 	srv.RegisterOnShutdown(stream.Close) // event streams never go idle: end them

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -64,6 +65,38 @@ const statusConfig = "route:\n  receiver: " + ReceiverName + "\nreceivers:\n  - 
 // correlation engine).
 type AlertLister interface {
 	Alerts() []model.AlertState
+}
+
+// AlertPager is an AlertLister that can also list page by page, so that
+// GET /api/v2/alerts streams a million alerts in memory bounded by a page.
+type AlertPager interface {
+	// FiringFingerprints returns the fingerprints of the firing alerts,
+	// sorted.
+	FiringFingerprints() []model.Fingerprint
+	// AlertStates appends to dst the states of the alerts of fps that are
+	// still firing, in the order of fps, as Alerts lists them.
+	AlertStates(dst []model.AlertState, fps []model.Fingerprint) []model.AlertState
+}
+
+// alertsPage is how many alert states GET /api/v2/alerts fetches at a time.
+const alertsPage = 1000
+
+// StreamWriteTimeout is how long a streamed answer waits for the client to
+// take each chunk: the deadline moves on as data flows, so a slow reader
+// gets everything while one that stopped reading is cut off (the server's
+// WriteTimeout would cut a long answer after it started). A variable for
+// the tests.
+var StreamWriteTimeout = 60 * time.Second
+
+// deadlineWriter extends the connection's write deadline before each write.
+type deadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(StreamWriteTimeout)) // unsupported (a test recorder): no deadline to move
+	return d.w.Write(p)
 }
 
 // API holds the HTTP receivers. Create it with New and mount it with
@@ -428,48 +461,66 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// The answer is streamed: one alert encoded at a time into a small
-	// buffer, so that a million alerts do not become one huge buffer.
+	// buffer, so that a million alerts do not become one huge buffer, and
+	// with a pager the states are fetched a page at a time, so that they
+	// are not all held either.
+	list := a.alerts != nil && receiverOK && (flags["active"] || flags["silenced"])
+	now := a.now()
+	keep := func(st *model.AlertState) bool {
+		if st.Status == model.StatusResolved || st.Alert.ResolvedAt(now) {
+			return false
+		}
+		if len(st.SilencedBy) > 0 && !flags["silenced"] || len(st.SilencedBy) == 0 && !flags["active"] {
+			return false
+		}
+		for j := range matchers {
+			if !matchers[j].Matches(st.Labels) {
+				return false
+			}
+		}
+		return true
+	}
+	fpOf := func(st *model.AlertState) model.Fingerprint {
+		if st.Fingerprint != 0 {
+			return st.Fingerprint
+		}
+		return st.Labels.Fingerprint()
+	}
+	// Without a pager: every state at once, sorted by fingerprint.
 	var all []model.AlertState
 	var pick []int // the alerts of all to answer, by index
-	fps := map[int]model.Fingerprint{}
-	fpOf := func(i int) model.Fingerprint {
-		if fp := all[i].Fingerprint; fp != 0 {
-			return fp
-		}
-		return fps[i]
-	}
-	if a.alerts != nil && receiverOK && (flags["active"] || flags["silenced"]) {
-		now := a.now()
+	pager, paged := a.alerts.(AlertPager)
+	if list && !paged {
 		all = a.alerts.Alerts()
-	next:
+		fps := map[int]model.Fingerprint{}
 		for i := range all {
-			st := &all[i]
-			if st.Status == model.StatusResolved || st.Alert.ResolvedAt(now) {
-				continue
-			}
-			if len(st.SilencedBy) > 0 && !flags["silenced"] || len(st.SilencedBy) == 0 && !flags["active"] {
-				continue
-			}
-			for j := range matchers {
-				if !matchers[j].Matches(st.Labels) {
-					continue next
+			if keep(&all[i]) {
+				if all[i].Fingerprint == 0 {
+					fps[i] = all[i].Labels.Fingerprint()
 				}
+				pick = append(pick, i)
 			}
-			if st.Fingerprint == 0 {
-				fps[i] = st.Labels.Fingerprint()
-			}
-			pick = append(pick, i)
 		}
+		fpAt := func(i int) model.Fingerprint {
+			if fp := all[i].Fingerprint; fp != 0 {
+				return fp
+			}
+			return fps[i]
+		}
+		// Fingerprints print as fixed-width hex: numeric order is their order.
+		sort.Slice(pick, func(i, j int) bool { return fpAt(pick[i]) < fpAt(pick[j]) })
 	}
-	// Fingerprints print as fixed-width hex: numeric order is their order.
-	sort.Slice(pick, func(i, j int) bool { return fpOf(pick[i]) < fpOf(pick[j]) })
+	var fps []model.Fingerprint
+	if list && paged {
+		fps = pager.FiringFingerprints()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(deadlineWriter{w: w, rc: http.NewResponseController(w)}, 64<<10)
 	enc := json.NewEncoder(bw)
 	bw.WriteByte('[')
-	for i, k := range pick {
-		st := &all[k]
+	first := true
+	write := func(st *model.AlertState) error {
 		labels, ann := st.Labels, st.Annotations
 		if labels == nil {
 			labels = model.LabelSet{}
@@ -481,23 +532,42 @@ func (a *API) handleGetAlerts(w http.ResponseWriter, r *http.Request) {
 		if updated.IsZero() {
 			updated = st.StartsAt
 		}
-		if i > 0 {
+		if !first {
 			bw.WriteByte(',')
 		}
+		first = false
 		// Encode adds a newline after each value: valid JSON whitespace.
-		if err := enc.Encode(gettableAlert{
+		return enc.Encode(gettableAlert{
 			Annotations:  ann,
 			EndsAt:       amTime(st.EndsAt),
-			Fingerprint:  fpOf(k).String(),
+			Fingerprint:  fpOf(st).String(),
 			Receivers:    []receiver{{Name: ReceiverName}},
 			StartsAt:     amTime(st.StartsAt),
 			Status:       statusOf(st),
 			UpdatedAt:    amTime(updated),
 			GeneratorURL: st.GeneratorURL,
 			Labels:       labels,
-		}); err != nil {
+		})
+	}
+	for _, k := range pick {
+		if err := write(&all[k]); err != nil {
 			return // the client went away
 		}
+	}
+	var page []model.AlertState
+	for len(fps) > 0 {
+		n := min(len(fps), alertsPage)
+		page = pager.AlertStates(page[:0], fps[:n])
+		fps = fps[n:]
+		for i := range page {
+			if !keep(&page[i]) {
+				continue
+			}
+			if err := write(&page[i]); err != nil {
+				return // the client went away, or stopped reading
+			}
+		}
+		clear(page) // what the next page does not overwrite is not kept alive
 	}
 	bw.WriteString("]\n")
 	bw.Flush()
