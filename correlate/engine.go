@@ -153,6 +153,7 @@ type Engine struct {
 	changes      changeLog
 	learned      map[string]map[string][]string // learned topology by source (learned.go)
 	places       map[string][]placed            // where services and workloads run (placement.go)
+	details      map[string]string              // shared join explanations (internDetail)
 	placeKeys    []string                       // alertRec.placed -> label=value
 	placeIdx     map[string]uint32
 	slaPolicy    SLAPolicy
@@ -666,6 +667,7 @@ func (e *Engine) addMember(inc *incident, rec *alertRec, why model.Reason, at ti
 	rec.inc = inc
 	_, dupMember := inc.members[rec.fp]
 	if !dupMember {
+		why.Detail = e.internDetail(why.Detail)
 		inc.Members = append(inc.Members, model.Member{
 			Fingerprint: rec.fp, Name: rec.alert.Name(), Service: rec.service, JoinedAt: at, Reason: why,
 		})

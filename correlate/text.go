@@ -41,6 +41,24 @@ func (e *Engine) intern(words []string) []string {
 	return out
 }
 
+// maxDetails bounds the join explanations shared between members.
+const maxDetails = 1 << 16
+
+// internDetail returns one shared copy of a join explanation: the members
+// that joined an incident for the same reason ("service checkout is
+// already alerting in INC-5") keep one string, not one each. When full,
+// the table starts again (it is a cache: nothing depends on it).
+func (e *Engine) internDetail(d string) string {
+	if s, ok := e.details[d]; ok {
+		return s
+	}
+	if e.details == nil || len(e.details) >= maxDetails {
+		e.details = make(map[string]string)
+	}
+	e.details[d] = d
+	return d
+}
+
 var stopwords = map[string]bool{
 	"the": true, "a": true, "an": true, "is": true, "are": true, "of": true, "on": true, "in": true,
 	"for": true, "to": true, "and": true, "or": true, "has": true, "have": true, "be": true, "been": true,
