@@ -23,6 +23,10 @@ import (
 type ClickHouse struct {
 	conn driver.Conn
 	db   string
+	// utcHours: the server's time zone is a whole number of hours from
+	// UTC, so alert_volume_hourly (toStartOfHour) holds UTC hours and
+	// queries of whole UTC hours may read it.
+	utcHours bool
 }
 
 // OpenClickHouse connects, creates the database if needed and applies the
@@ -61,6 +65,12 @@ func OpenClickHouse(ctx context.Context, c *ClickHouseConfig) (*ClickHouse, erro
 		conn.Close()
 		return nil, err
 	}
+	var off uint32
+	if err := conn.QueryRow(ctx, "SELECT toUInt32(toUInt32(toStartOfHour(toDateTime(1800000000))) % 3600)").Scan(&off); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("history: clickhouse %s: time zone: %w", cfg.Addr, err)
+	}
+	s.utcHours = off == 0
 	return s, nil
 }
 
@@ -230,47 +240,97 @@ func (s *ClickHouse) writeEvents(ctx context.Context, b *Batch) error {
 		}
 	}
 	if len(alerts) > 0 {
-		bt, err := s.conn.PrepareBatch(ctx, "INSERT INTO alert_events ("+alertCols+")")
-		if err != nil {
-			return fmt.Errorf("history: clickhouse: %w", err)
-		}
-		for i := range alerts {
-			r := &alerts[i]
-			keys, vals := r.LabelKeys, r.LabelValues
-			if keys == nil {
-				keys, vals = []string{}, []string{}
-			}
-			if err := bt.Append(r.ID, r.Time, r.Fingerprint, r.AlertName, r.Service, r.Severity, r.Status, r.Kind,
-				chTime(r.StartsAt), r.Incident, r.Team, r.Priority, r.Notifications, boolU8(r.Flapping), keys, vals, uint32(1)); err != nil {
-				bt.Abort()
-				return fmt.Errorf("history: clickhouse: append alert row: %w", err)
-			}
-		}
-		if err := bt.Send(); err != nil {
-			return fmt.Errorf("history: clickhouse: insert alert_events: %w", err)
+		if err := s.insertAlerts(ctx, alerts); err != nil {
+			return err
 		}
 	}
 	if len(incidents) > 0 {
-		bt, err := s.conn.PrepareBatch(ctx, "INSERT INTO incident_events ("+incidentCols+")")
-		if err != nil {
-			return fmt.Errorf("history: clickhouse: %w", err)
+		if err := s.insertIncidents(ctx, incidents); err != nil {
+			return err
 		}
-		for i := range incidents {
-			r := &incidents[i]
-			svcs := r.Services
-			if svcs == nil {
-				svcs = []string{}
-			}
-			if err := bt.Append(r.ID, r.Time, r.Incident, r.Event, r.Detail, r.Actor, r.Fingerprint, r.AlertName, svcs,
-				r.RootCause, r.Signature, r.Title, r.Severity, r.Team, r.Category, r.Priority, r.Problem, chTime(r.OpenedAt),
-				r.AlertCount, uint32(1)); err != nil {
-				bt.Abort()
-				return fmt.Errorf("history: clickhouse: append incident row: %w", err)
-			}
+	}
+	return nil
+}
+
+// insertAlerts inserts rows into alert_events a column at a time (the
+// driver's per-row Append boxes every value: most of the client's cost).
+func (s *ClickHouse) insertAlerts(ctx context.Context, rows []AlertRow) error {
+	bt, err := s.conn.PrepareBatch(ctx, "INSERT INTO alert_events ("+alertCols+")")
+	if err != nil {
+		return fmt.Errorf("history: clickhouse: %w", err)
+	}
+	n := len(rows)
+	ids, vers, notes := make([]uint64, n), make([]uint32, n), make([]uint32, n)
+	times, starts := make([]time.Time, n), make([]time.Time, n)
+	flap := make([]uint8, n)
+	strs := make([][]string, 9)
+	for c := range strs {
+		strs[c] = make([]string, n)
+	}
+	for i := range rows {
+		r := &rows[i]
+		ids[i], times[i], starts[i], notes[i], flap[i], vers[i] = r.ID, r.Time, chTime(r.StartsAt), r.Notifications, boolU8(r.Flapping), 1
+		strs[0][i], strs[1][i], strs[2][i], strs[3][i], strs[4][i] = r.Fingerprint, r.AlertName, r.Service, r.Severity, r.Status
+		strs[5][i], strs[6][i], strs[7][i], strs[8][i] = r.Kind, r.Incident, r.Team, r.Priority
+	}
+	// event_id, event_time, fingerprint, alertname, service, severity, status, kind, starts_at,
+	// incident_id, team, priority, notifications, flapping, labels_keys, labels_values, version
+	cols := []any{ids, times, strs[0], strs[1], strs[2], strs[3], strs[4], strs[5], starts, strs[6], strs[7], strs[8], notes, flap}
+	for c, v := range cols {
+		if err := bt.Column(c).Append(v); err != nil {
+			bt.Abort()
+			return fmt.Errorf("history: clickhouse: append alert column %d: %w", c, err)
 		}
-		if err := bt.Send(); err != nil {
-			return fmt.Errorf("history: clickhouse: insert incident_events: %w", err)
+	}
+	empty := []string{}
+	for i := range rows {
+		keys, vals := rows[i].LabelKeys, rows[i].LabelValues
+		if keys == nil {
+			keys = empty
 		}
+		if vals == nil {
+			vals = empty
+		}
+		if err := bt.Column(14).AppendRow(keys); err != nil {
+			bt.Abort()
+			return fmt.Errorf("history: clickhouse: append alert labels: %w", err)
+		}
+		if err := bt.Column(15).AppendRow(vals); err != nil {
+			bt.Abort()
+			return fmt.Errorf("history: clickhouse: append alert labels: %w", err)
+		}
+	}
+	if err := bt.Column(16).Append(vers); err != nil {
+		bt.Abort()
+		return fmt.Errorf("history: clickhouse: append alert version: %w", err)
+	}
+	if err := bt.Send(); err != nil {
+		return fmt.Errorf("history: clickhouse: insert alert_events: %w", err)
+	}
+	return nil
+}
+
+// insertIncidents inserts rows into incident_events.
+func (s *ClickHouse) insertIncidents(ctx context.Context, incidents []IncidentRow) error {
+	bt, err := s.conn.PrepareBatch(ctx, "INSERT INTO incident_events ("+incidentCols+")")
+	if err != nil {
+		return fmt.Errorf("history: clickhouse: %w", err)
+	}
+	for i := range incidents {
+		r := &incidents[i]
+		svcs := r.Services
+		if svcs == nil {
+			svcs = []string{}
+		}
+		if err := bt.Append(r.ID, r.Time, r.Incident, r.Event, r.Detail, r.Actor, r.Fingerprint, r.AlertName, svcs,
+			r.RootCause, r.Signature, r.Title, r.Severity, r.Team, r.Category, r.Priority, r.Problem, chTime(r.OpenedAt),
+			r.AlertCount, uint32(1)); err != nil {
+			bt.Abort()
+			return fmt.Errorf("history: clickhouse: append incident row: %w", err)
+		}
+	}
+	if err := bt.Send(); err != nil {
+		return fmt.Errorf("history: clickhouse: insert incident_events: %w", err)
 	}
 	return nil
 }
@@ -376,7 +436,7 @@ func (s *ClickHouse) VolumeTop(ctx context.Context, q Query, limit int) ([]Volum
 	}
 	alerts := fmt.Sprintf("SELECT %s AS k, toInt64(countIf(kind != 'resolved')) AS a, toInt64(sum(notifications)) AS n FROM alert_events WHERE %s GROUP BY k",
 		ak, timeRange("event_time", q.Since, q.Until))
-	if hourly(q, stepSeconds(q.Step)) {
+	if s.utcHours && hourly(q, stepSeconds(q.Step)) {
 		alerts = fmt.Sprintf("SELECT %s AS k, toInt64(sum(episodes)) AS a, toInt64(sum(notifications)) AS n FROM alert_volume_hourly WHERE %s GROUP BY k",
 			ak, timeRange("hour", q.Since, q.Until))
 	}
@@ -444,7 +504,7 @@ func (s *ClickHouse) volume(ctx context.Context, q Query, keys []string) ([]Volu
 	aq := fmt.Sprintf(`SELECT toUInt32(intDiv(toUInt32(event_time), %d) * %d) AS b, %s AS k,
     toInt64(countIf(kind != 'resolved')) AS a, toInt64(sum(notifications)) AS n
 FROM alert_events WHERE %s%s GROUP BY b, k`, step, step, ak, timeRange("event_time", q.Since, q.Until), af)
-	if hourly(q, step) {
+	if s.utcHours && hourly(q, step) {
 		// Whole hours: the hourly rollup (alert_volume_hourly, filled on
 		// insert) has the same sums in a tenth of the rows or less.
 		aq = fmt.Sprintf(`SELECT toUInt32(intDiv(toUInt32(hour), %d) * %d) AS b, %s AS k,
@@ -528,8 +588,14 @@ func sortFacts(fs []IncidentFact) {
 	})
 }
 
-// AlertNames implements Store.
+// AlertNames implements Store. The whole hours of the range are read from
+// the rollups (alert_volume_hourly for episodes and notifications,
+// alert_names_hourly for the exact sets of fingerprints, refires and
+// flapping episodes), the partial hours at its ends from alert_events; the
+// sets of both are merged in one query, so the distinct counts stay exact.
 func (s *ClickHouse) AlertNames(ctx context.Context, since, until time.Time) ([]NameStat, error) {
+	lo, hi := max(since.Unix(), 0), max(until.Unix(), 0)
+	h1, h2 := (lo+3599)/3600*3600, hi/3600*3600
 	q := fmt.Sprintf(`SELECT alertname,
     toInt64(countIf(kind != 'resolved')) AS e,
     toInt64(countIf(kind = 'refired')),
@@ -538,6 +604,30 @@ func (s *ClickHouse) AlertNames(ctx context.Context, since, until time.Time) ([]
     toInt64(uniqExact(cityHash64(fingerprint)))
 FROM alert_events WHERE %s
 GROUP BY alertname`, timeRange("event_time", since, until))
+	if h1 < h2 && s.utcHours {
+		hours := fmt.Sprintf("hour >= toDateTime(%d) AND hour < toDateTime(%d)", h1, h2)
+		q = fmt.Sprintf(`SELECT alertname,
+    toInt64(sum(e)),
+    toInt64(uniqExactIfMerge(r)),
+    toInt64(uniqExactIfMerge(l)),
+    toInt64(sum(n)),
+    toInt64(uniqExactMerge(f))
+FROM (
+    SELECT alertname, toUInt64(0) AS e, toUInt64(0) AS n, fingerprints AS f, refires AS r, flapping AS l
+    FROM alert_names_hourly WHERE %s
+    UNION ALL
+    SELECT alertname, sum(episodes) AS e, sum(notifications) AS n, arrayReduce('uniqExactState', emptyArrayUInt64()) AS f,
+        uniqExactIfState(toUInt64(0), toUInt8(0)) AS r, uniqExactIfState(toUInt64(0), toUInt8(0)) AS l
+    FROM alert_volume_hourly WHERE %s GROUP BY alertname
+    UNION ALL
+    SELECT alertname, countIf(kind != 'resolved') AS e, sum(notifications) AS n, uniqExactState(cityHash64(fingerprint)) AS f,
+        uniqExactIfState(event_id, kind = 'refired') AS r, uniqExactIfState(event_id, kind != 'resolved' AND flapping = 1) AS l
+    FROM alert_events
+    WHERE event_time >= toDateTime(%d) AND event_time < toDateTime(%d) OR event_time >= toDateTime(%d) AND event_time < toDateTime(%d)
+    GROUP BY alertname
+)
+GROUP BY alertname`, hours, hours, lo, h1, h2, hi)
+	}
 	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("history: clickhouse: alert names: %w", err)

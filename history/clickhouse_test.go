@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,8 +74,8 @@ func TestClickHouseFactsOfAnOlderDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) != 1 || applied[0] != 2 {
-		t.Fatalf("applied %v, want [2]", applied)
+	if len(applied) != 2 || applied[0] != 2 || applied[1] != 3 {
+		t.Fatalf("applied %v, want [2 3]", applied)
 	}
 	checkStore(t, s)
 	// Rows written since keep the facts up to date; a rebuild changes nothing.
@@ -106,5 +107,71 @@ func TestClickHouseFactsFollowLateRows(t *testing.T) {
 	var versions uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM incident_facts FINAL").Scan(&versions); err != nil || versions != 3 {
 		t.Fatalf("incident_facts FINAL: %d rows (%v), want 3", versions, err)
+	}
+}
+
+// TestClickHouseAlertNamesOfAnOlderDatabase: a database of a release
+// before alert_names_hourly (migrations 0001 and 0002, alert rows written)
+// gets the rollup of its rows from migration 0003, with the same answers;
+// the backfill run again (two instances migrating at once) and rows
+// written twice change none.
+func TestClickHouseAlertNamesOfAnOlderDatabase(t *testing.T) {
+	s := openTestClickHouse(t)
+	ctx := context.Background()
+	for _, q := range []string{"DROP TABLE alert_names_hourly_mv", "DROP TABLE alert_names_hourly"} {
+		if err := s.conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Write(ctx, sampleBatch()); err != nil { // as the old release: no rollup
+		t.Fatal(err)
+	}
+	if err := s.conn.Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.conn.Exec(ctx, "CREATE TABLE schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree ORDER BY version"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []uint32{1, 2} {
+		if err := b.Append(v, "old", time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != 1 || applied[0] != 3 {
+		t.Fatalf("applied %v, want [3]", applied)
+	}
+	checkStore(t, s)
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backfill := ms[2].SQL[len(ms[2].SQL)-1]
+	if err := s.conn.Exec(ctx, backfill); err != nil {
+		t.Fatal(err)
+	}
+	checkStore(t, s)
+	// Partial hours at both ends, against the rows themselves.
+	since, until := t0.Add(30*time.Minute+20*time.Second), t0.Add(25*time.Hour+5*time.Minute)
+	got, err := s.AlertNames(ctx, since, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NameStat{
+		{AlertName: "HighLatency", Episodes: 2, Refires: 1, Flapping: 1, Notifications: 7, Fingerprints: 1, Incidents: 1},
+		{AlertName: "PaymentDown", Episodes: 1, Refires: 1, Notifications: 6, Fingerprints: 1, Incidents: 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("alert names %v..%v:\n got %+v\nwant %+v", since, until, got, want)
 	}
 }

@@ -828,6 +828,7 @@ func TestStoresGiveSameAnswers(t *testing.T) {
 			{embAt(90 * time.Minute), embAt(30 * time.Hour)},
 			{embAt(10*time.Minute + 500*time.Millisecond), embAt(65*time.Minute + 200*time.Millisecond)},
 			{embAt(5 * time.Hour), embAt(5 * time.Hour)},
+			{embAt(-40*time.Minute + 250*time.Millisecond), embAt(50*time.Hour + 10*time.Minute)},
 		}
 		for _, r := range ranges {
 			for _, by := range append([]string{""}, Dimensions...) {

@@ -1,13 +1,12 @@
 package history
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,8 +20,9 @@ import (
 // the Recorder appends to it, a shipper reads it in order and acknowledges
 // what the store took. Segment files NNNNNNNNNNNNNNNNNNNN.spool (named by
 // their number) hold records framed as [length uint32][CRC-32C
-// uint32][gob-encoded Batch]; the file "cursor" holds the segment and
-// offset shipped so far. A crash leaves at most a torn last record (cut
+// uint32][Batch: binary, see spool_codec.go; gob in the spools of earlier
+// releases, still read]; the file "cursor" holds the segment and offset
+// shipped so far. A crash leaves at most a torn last record (cut
 // off on open) and a cursor behind what was shipped (those rows are sent
 // again with Batch.Check, and the store skips them).
 
@@ -168,16 +168,20 @@ func decodeRecord(data []byte, off int64) (payload []byte, next int64, ok bool) 
 	return p, off + 8 + n, true
 }
 
-// append writes b at the end of the spool (not synced: see sync).
-func (s *spool) append(b *Batch) error {
-	var buf bytes.Buffer
-	buf.Write(make([]byte, 8))
-	if err := gob.NewEncoder(&buf).Encode(b); err != nil {
-		return fmt.Errorf("history: spool: encode: %w", err)
-	}
-	rec := buf.Bytes()
+// putRecordHeader fills in the length and checksum of rec (8 bytes of
+// header, then the payload).
+func putRecordHeader(rec []byte) {
 	binary.LittleEndian.PutUint32(rec, uint32(len(rec)-8))
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
+}
+
+// append writes b at the end of the spool (not synced: see sync).
+func (s *spool) append(b *Batch) error {
+	rec := appendBatch(make([]byte, 8, 8+64+200*b.Len()), b)
+	if len(rec)-8 > math.MaxUint32 {
+		return fmt.Errorf("history: spool: record of %d bytes", len(rec)-8)
+	}
+	putRecordHeader(rec)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pending+int64(len(rec)) > s.maxBytes {
@@ -222,16 +226,27 @@ func (s *spool) sync() error {
 // read position on, merged into one batch, and returns the position after
 // them; nil if the spool is empty.
 func (s *spool) next(maxRows int) (*Batch, spoolPos, error) {
+	return s.nextFrom(nil, maxRows)
+}
+
+// nextFrom is next from *from (a position returned by next, not yet
+// acknowledged) instead of the read position.
+func (s *spool) nextFrom(from *spoolPos, maxRows int) (*Batch, spoolPos, error) {
 	s.mu.Lock()
 	pos := s.read
+	if from != nil {
+		pos = *from
+	}
+	start := pos
 	segs := append([]uint64(nil), s.segs...)
 	sizes := map[uint64]int64{}
 	for _, n := range segs {
 		sizes[n] = s.sizes[n]
 	}
 	resent := s.resent
+	// Room for the rows at once (growing a slice of 50k rows copies it).
+	out := &Batch{Alerts: make([]AlertRow, 0, min(int64(maxRows), max(s.rows, 0)))}
 	s.mu.Unlock()
-	out := &Batch{}
 	for _, n := range segs {
 		if n < pos.seg {
 			continue
@@ -271,16 +286,14 @@ func (s *spool) next(maxRows int) (*Batch, spoolPos, error) {
 				pos.off = end
 				break
 			}
-			var b Batch
-			if err := gob.NewDecoder(bytes.NewReader(p)).Decode(&b); err != nil {
+			check, err := decodeBatchInto(p, out)
+			if err != nil {
 				f.Close()
 				return nil, pos, fmt.Errorf("history: spool: decode %s at %d: %w", s.segPath(n), pos.off, err)
 			}
-			if b.Check || spoolBefore(pos, resent) {
+			if check || spoolBefore(pos, resent) {
 				out.Check = true
 			}
-			out.Alerts = append(out.Alerts, b.Alerts...)
-			out.Incidents = append(out.Incidents, b.Incidents...)
 			pos.off += 8 + size
 		}
 		f.Close()
@@ -288,7 +301,7 @@ func (s *spool) next(maxRows int) (*Batch, spoolPos, error) {
 			break
 		}
 	}
-	if out.Len() == 0 && pos == s.read {
+	if out.Len() == 0 && pos == start {
 		return nil, pos, nil
 	}
 	return out, pos, nil
