@@ -129,11 +129,16 @@ type spoolDec struct {
 	arena []string
 }
 
+// fail marks the record malformed and stops reading it.
+func (d *spoolDec) fail() {
+	d.err = true
+	d.off = len(d.p)
+}
+
 func (d *spoolDec) uv() uint64 {
 	v, n := binary.Uvarint(d.p[min(d.off, len(d.p)):])
 	if n <= 0 {
-		d.err = true
-		d.off = len(d.p)
+		d.fail()
 		return 0
 	}
 	d.off += n
@@ -143,8 +148,7 @@ func (d *spoolDec) uv() uint64 {
 func (d *spoolDec) sv() int64 {
 	v, n := binary.Varint(d.p[min(d.off, len(d.p)):])
 	if n <= 0 {
-		d.err = true
-		d.off = len(d.p)
+		d.fail()
 		return 0
 	}
 	d.off += n
@@ -154,8 +158,7 @@ func (d *spoolDec) sv() int64 {
 func (d *spoolDec) str() string {
 	n := d.uv()
 	if n > uint64(len(d.p)-d.off) {
-		d.err = true
-		d.off = len(d.p)
+		d.fail()
 		return ""
 	}
 	s := d.s[d.off : d.off+int(n)]
@@ -169,8 +172,7 @@ func (d *spoolDec) strs() []string {
 		return nil
 	}
 	if n > uint64(len(d.arena)) {
-		d.err = true
-		d.off = len(d.p)
+		d.fail()
 		return nil
 	}
 	out := d.arena[:n:n]
@@ -195,8 +197,7 @@ func (d *spoolDec) time() time.Time {
 
 func (d *spoolDec) id() uint64 {
 	if len(d.p)-d.off < 8 {
-		d.err = true
-		d.off = len(d.p)
+		d.fail()
 		return 0
 	}
 	v := binary.LittleEndian.Uint64(d.p[d.off:])

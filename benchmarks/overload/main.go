@@ -243,20 +243,12 @@ func run(ctx context.Context, o options) (*Result, error) {
 		res.Failures = append(res.Failures, s)
 		logf("FAIL: %s", s)
 	}
-	bin, err := filepath.Abs(o.sift)
+	bin, work, cleanup, err := siftproc.Workdir(o.sift, "sift-overload-", o.keep)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%s: %w (go build -o bin/sift ./cmd/sift)", o.sift, err)
-	}
-	work, err := os.MkdirTemp("", "sift-overload-")
-	if err != nil {
-		return nil, err
-	}
-	if !o.keep {
-		defer os.RemoveAll(work)
-	} else {
+	defer cleanup()
+	if o.keep {
 		logf("keeping %s", work)
 	}
 	cfgPath := ""

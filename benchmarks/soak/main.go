@@ -205,21 +205,13 @@ func (s *stats) note(kind string, err string) {
 // ---- the run ---------------------------------------------------------------
 
 func run(ctx context.Context, o options) (bool, error) {
-	bin, err := filepath.Abs(o.sift)
+	bin, work, cleanup, err := siftproc.Workdir(o.sift, "sift-soak-", o.keep)
 	if err != nil {
 		return false, err
 	}
-	if _, err := os.Stat(bin); err != nil {
-		return false, fmt.Errorf("%s: %w (go build -o bin/sift ./cmd/sift)", o.sift, err)
-	}
-	work, err := os.MkdirTemp("", "sift-soak-")
-	if err != nil {
-		return false, err
-	}
+	defer cleanup()
 	if o.keep {
 		logf("keeping %s", work)
-	} else {
-		defer os.RemoveAll(work)
 	}
 	out, err := os.Create(o.out)
 	if err != nil {

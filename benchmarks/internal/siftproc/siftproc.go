@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -393,3 +394,23 @@ func HTTPClient(conns int, timeout time.Duration) *http.Client {
 
 // MiB formats bytes as MiB.
 func MiB(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// Workdir checks that the sift binary exists and makes a temporary
+// directory named after prefix for a run; cleanup removes it unless keep.
+func Workdir(sift, prefix string, keep bool) (bin, work string, cleanup func(), err error) {
+	if bin, err = filepath.Abs(sift); err != nil {
+		return "", "", nil, err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", "", nil, fmt.Errorf("%s: %w (go build -o bin/sift ./cmd/sift)", sift, err)
+	}
+	if work, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", nil, err
+	}
+	cleanup = func() {
+		if !keep {
+			os.RemoveAll(work)
+		}
+	}
+	return bin, work, cleanup, nil
+}
