@@ -815,13 +815,32 @@ func (e *Engine) index(inc *incident, rec *alertRec) {
 	if rec.service != "" {
 		e.byService[rec.service] = addOnce(e.byService[rec.service], inc)
 	}
+	named := false
 	for _, l := range e.cfg.InfraLabels {
 		if v, _ := e.infraValue(rec, l); v != "" {
 			key := l + "=" + v
 			e.byInfra[key] = addOnce(e.byInfra[key], inc)
+			named = true
+		}
+	}
+	if rec.hostLevel {
+		// Host alerts by name, and incidents with a host alert naming its
+		// host: the infra signal's sameAlertHosts and unnamedHost look
+		// there instead of through every open incident.
+		k := hostAlertIndex(rec.alert.Name())
+		e.byInfra[k] = addOnce(e.byInfra[k], inc)
+		if named {
+			e.byInfra[anyHostIndex] = addOnce(e.byInfra[anyHostIndex], inc)
 		}
 	}
 }
+
+// Keys of byInfra that are not label=value (a label name cannot hold a
+// NUL byte): the incidents with a host-level member of an alert name, and
+// those with a host-level member that names its host.
+const anyHostIndex = "\x00host"
+
+func hostAlertIndex(name string) string { return "\x00alert=" + name }
 
 func addOnce(list []*incident, inc *incident) []*incident {
 	for i := len(list) - 1; i >= 0; i-- {

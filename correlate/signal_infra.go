@@ -99,7 +99,7 @@ func (s infraSignal) unnamedHost(m *matchCtx) {
 			return // it names a host, or a URL (a probe: not about a host)
 		}
 	}
-	for _, inc := range e.open {
+	for _, inc := range e.byInfra[anyHostIndex] {
 		if inc.Status == model.IncidentResolved {
 			continue
 		}
@@ -123,7 +123,7 @@ func (s infraSignal) sameAlertHosts(m *matchCtx) {
 	}
 	name := rec.alert.Name()
 	key := evKey{evHostAlert, name}
-	for _, inc := range e.open {
+	for _, inc := range e.byInfra[hostAlertIndex(name)] {
 		if inc.Status == model.IncidentResolved {
 			continue
 		}

@@ -27,12 +27,9 @@ func (s probeSignal) candidates(m *matchCtx) {
 		return
 	}
 	limit := w / 5
-	for _, inc := range e.open {
-		if inc.Status == model.IncidentResolved {
-			continue
-		}
-		for _, svc := range inc.Services {
-			if !e.full.entry(svc) {
+	for _, svc := range e.full.entries {
+		for _, inc := range e.byService[svc] {
+			if inc.Status == model.IncidentResolved {
 				continue
 			}
 			gap, ok := m.closest(inc.evidence[evKey{evService, svc}])

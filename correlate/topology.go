@@ -1,6 +1,9 @@
 package correlate
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // graph answers "how far apart are two services along dependency edges".
 type graph struct {
@@ -11,6 +14,10 @@ type graph struct {
 	known map[string]bool
 	// called holds the services some other service depends on.
 	called map[string]bool
+	// entries lists, sorted, the entry points of the call graph: the
+	// services the topology knows that nothing depends on (what users
+	// reach).
+	entries []string
 }
 
 func newGraph(t Topology, maxHops int) *graph {
@@ -24,6 +31,12 @@ func newGraph(t Topology, maxHops int) *graph {
 			}
 		}
 	}
+	for s := range g.known {
+		if !g.called[s] {
+			g.entries = append(g.entries, s)
+		}
+	}
+	slices.Sort(g.entries)
 	for s := range t.DependsOn {
 		dist := map[string]int{}
 		frontier := []string{s}
@@ -44,10 +57,6 @@ func newGraph(t Topology, maxHops int) *graph {
 	}
 	return g
 }
-
-// entry reports whether s is an entry point of the call graph: the
-// topology knows it and no service depends on it (what users reach).
-func (g *graph) entry(s string) bool { return g.known[s] && !g.called[s] }
 
 // dependsOn reports whether a depends on b (a calls b, directly or
 // transitively within the hop bound) and how many hops apart they are.
