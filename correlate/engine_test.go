@@ -388,3 +388,21 @@ func TestRestoredIncidentTakesFirstInfraMember(t *testing.T) {
 		t.Fatalf("%s", dump(inc))
 	}
 }
+
+// IncidentAlertsN copies at most n alerts of an incident, the first to
+// join first; a negative n copies them all.
+func TestIncidentAlertsN(t *testing.T) {
+	e := New(Config{}, Topology{})
+	for i := range 5 {
+		send(e, al("HighErrorRate", "payment", "instance", fmt.Sprint(i)), time.Duration(i)*time.Second, time.Duration(i)*time.Second)
+	}
+	inc := only(t, e)
+	all := e.IncidentAlertsN(inc.ID, -1)
+	two := e.IncidentAlertsN(inc.ID, 2)
+	if len(all) != 5 || len(two) != 2 || two[0].Fingerprint != inc.Members[0].Fingerprint || two[1].Fingerprint != all[1].Fingerprint {
+		t.Fatalf("all %d, two %d: %+v", len(all), len(two), two)
+	}
+	if got := e.IncidentAlertsN(inc.ID, 0); len(got) != 0 {
+		t.Fatalf("n=0: %d alerts", len(got))
+	}
+}

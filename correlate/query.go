@@ -48,14 +48,26 @@ func (e *Engine) Incident(id string) *model.Incident {
 }
 
 // IncidentAlerts returns the current state of the incident's alerts.
-func (e *Engine) IncidentAlerts(id string) []model.AlertState {
+func (e *Engine) IncidentAlerts(id string) []model.AlertState { return e.IncidentAlertsN(id, -1) }
+
+// IncidentAlertsN is IncidentAlerts with at most n alerts (n < 0: all),
+// the first to join first: what looks at a sample of a large incident
+// (classification, triage) does not copy all of it.
+func (e *Engine) IncidentAlertsN(id string, n int) []model.AlertState {
 	inc := e.incs[id]
 	if inc == nil {
 		return nil
 	}
-	out := make([]model.AlertState, 0, len(inc.members))
+	size := len(inc.members)
+	if n >= 0 && n < size {
+		size = n
+	}
+	out := make([]model.AlertState, 0, size)
 	seen := map[model.Fingerprint]bool{}
 	for _, m := range inc.Members {
+		if len(out) == size {
+			break
+		}
 		if rec := inc.members[m.Fingerprint]; rec != nil && !seen[m.Fingerprint] {
 			seen[m.Fingerprint] = true
 			out = append(out, rec.state())

@@ -10,6 +10,7 @@ import (
 	"github.com/sift-aiops/sift/correlate"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
+	"github.com/sift-aiops/sift/tickets"
 )
 
 // classifyStage classifies incidents as their events flow from correlation
@@ -127,7 +128,7 @@ func (s *classifyStage) alerts(id string) []model.AlertState {
 		return s.view(id)
 	}
 	var out []model.AlertState
-	s.p.View(func(e *correlate.Engine) { out = e.IncidentAlerts(id) })
+	s.p.View(func(e *correlate.Engine) { out = e.IncidentAlertsN(id, tickets.MaxAlertsLimit) })
 	return out
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/sift-aiops/sift/knowledge"
 	"github.com/sift-aiops/sift/model"
 	"github.com/sift-aiops/sift/pipeline"
+	"github.com/sift-aiops/sift/tickets"
 )
 
 // triageStage asks the LLM for a triage of the incidents the rules and kNN
@@ -140,7 +141,7 @@ func (t *triageStage) triage(id string) {
 	t.p.View(func(e *correlate.Engine) {
 		inc = e.Incident(id)
 		if inc != nil {
-			alerts = e.IncidentAlerts(id)
+			alerts = e.IncidentAlertsN(id, tickets.MaxAlertsLimit) // a bounded sample (the prompt is capped anyway)
 		}
 	})
 	if inc == nil || inc.Status == model.IncidentResolved {
