@@ -76,6 +76,49 @@ func (e *Engine) IncidentAlertsN(id string, n int) []model.AlertState {
 	return out
 }
 
+// AlertCounts counts an incident's distinct alerts, without copying them.
+type AlertCounts struct {
+	Total, Firing, Resolved int
+	ByName                  map[string]int // by alert name
+}
+
+// IncidentAlertCounts counts the alerts of incident id (zero if unknown).
+func (e *Engine) IncidentAlertCounts(id string) AlertCounts {
+	c := AlertCounts{ByName: map[string]int{}}
+	inc := e.incs[id]
+	if inc == nil {
+		return c
+	}
+	for _, rec := range inc.members {
+		c.Total++
+		if rec.firing {
+			c.Firing++
+		} else {
+			c.Resolved++
+		}
+		c.ByName[rec.alert.Name()]++
+	}
+	return c
+}
+
+// IncidentAlertsOf returns the states of the alerts of incident id among
+// fps, in the order of fps (a page of its members).
+func (e *Engine) IncidentAlertsOf(id string, fps []model.Fingerprint) []model.AlertState {
+	inc := e.incs[id]
+	if inc == nil {
+		return nil
+	}
+	out := make([]model.AlertState, 0, len(fps))
+	seen := make(map[model.Fingerprint]bool, len(fps))
+	for _, fp := range fps {
+		if rec := inc.members[fp]; rec != nil && !seen[fp] {
+			seen[fp] = true
+			out = append(out, rec.state())
+		}
+	}
+	return out
+}
+
 func (rec *alertRec) state() model.AlertState {
 	s := model.AlertState{
 		Fingerprint: rec.fp,

@@ -189,20 +189,14 @@ func Explain(inc *model.Incident) []Explanation {
 	return out
 }
 
-func (a *API) load(id string) (*model.Incident, []model.AlertState) {
+func (a *API) load(id string) *model.Incident {
 	var inc *model.Incident
-	var alerts []model.AlertState
-	a.st.View(func(e *correlate.Engine) {
-		inc = e.Incident(id)
-		if inc != nil {
-			alerts = e.IncidentAlerts(id)
-		}
-	})
-	return inc, alerts
+	a.st.View(func(e *correlate.Engine) { inc = e.Incident(id) })
+	return inc
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	inc, alerts := a.load(r.PathValue("id"))
+	inc := a.load(r.PathValue("id"))
 	if inc == nil {
 		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
 		return
@@ -226,14 +220,25 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		offset = n
 	}
 	// The classification and the runbooks look at a bounded sample of the
-	// alerts (the classifier puts the root cause's first), whatever page.
-	sample := alerts
-	if len(sample) > MaxAlertsLimit {
-		sample = sample[:MaxAlertsLimit]
+	// alerts (the classifier puts the root cause's first), whatever page;
+	// only the page's alerts and the sample are copied, and the summary
+	// is counted in place: a 10,000-alert incident is never copied whole.
+	pageInc, page := pageIncident(inc, offset, limit)
+	fps := make([]model.Fingerprint, len(pageInc.Members))
+	for i, m := range pageInc.Members {
+		fps[i] = m.Fingerprint
 	}
-	pageInc, pageAlerts, page := pageIncident(inc, alerts, offset, limit)
+	var pageAlerts, sample []model.AlertState
+	var counts correlate.AlertCounts
+	a.st.View(func(e *correlate.Engine) {
+		pageAlerts = e.IncidentAlertsOf(inc.ID, fps)
+		counts = e.IncidentAlertCounts(inc.ID)
+		if a.Enrich != nil {
+			sample = e.IncidentAlertsN(inc.ID, MaxAlertsLimit)
+		}
+	})
 	out := map[string]any{"incident": pageInc, "alerts": pageAlerts, "explain": Explain(pageInc), "rootCause": inc.RootCause,
-		"alertsPage": page, "alertsSummary": summarize(inc, alerts)}
+		"alertsPage": page, "alertsSummary": summarize(inc, counts)}
 	if a.Enrich != nil {
 		a.Enrich(inc, sample, out)
 		out["incident"] = pageInc
@@ -268,7 +273,7 @@ type AlertsSummary struct {
 
 // pageIncident returns inc with only the members of the page, their alert
 // states, and the page.
-func pageIncident(inc *model.Incident, alerts []model.AlertState, offset, limit int) (*model.Incident, []model.AlertState, AlertsPage) {
+func pageIncident(inc *model.Incident, offset, limit int) (*model.Incident, AlertsPage) {
 	total := len(inc.Members)
 	page := AlertsPage{Limit: limit, Cursor: strconv.Itoa(offset), Total: total}
 	lo, hi := min(offset, total), min(offset+limit, total)
@@ -277,30 +282,12 @@ func pageIncident(inc *model.Incident, alerts []model.AlertState, offset, limit 
 	}
 	c := *inc
 	c.Members = inc.Members[lo:hi]
-	in := make(map[model.Fingerprint]bool, hi-lo)
-	for _, m := range c.Members {
-		in[m.Fingerprint] = true
-	}
-	out := make([]model.AlertState, 0, hi-lo)
-	for _, a := range alerts {
-		if in[a.Fingerprint] {
-			out = append(out, a)
-		}
-	}
-	return &c, out, page
+	return &c, page
 }
 
-func summarize(inc *model.Incident, alerts []model.AlertState) AlertsSummary {
-	s := AlertsSummary{Total: len(alerts), ByAlertname: map[string]int{}, ByService: map[string]int{}}
-	names, svcs := map[string]int{}, map[string]int{}
-	for _, a := range alerts {
-		if a.Status == model.StatusFiring {
-			s.Firing++
-		} else {
-			s.Resolved++
-		}
-		names[a.Labels["alertname"]]++
-	}
+func summarize(inc *model.Incident, c correlate.AlertCounts) AlertsSummary {
+	s := AlertsSummary{Total: c.Total, Firing: c.Firing, Resolved: c.Resolved, ByAlertname: map[string]int{}, ByService: map[string]int{}}
+	names, svcs := c.ByName, map[string]int{}
 	for _, m := range inc.Members {
 		if m.Service != "" {
 			svcs[m.Service]++
@@ -326,7 +313,7 @@ func summarize(inc *model.Incident, alerts []model.AlertState) AlertsSummary {
 }
 
 func (a *API) explain(w http.ResponseWriter, r *http.Request) {
-	inc, _ := a.load(r.PathValue("id"))
+	inc := a.load(r.PathValue("id"))
 	if inc == nil {
 		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
 		return
