@@ -331,7 +331,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			return
 		}
 		var alerts []model.AlertState
-		p.View(func(e *correlate.Engine) { alerts = e.IncidentAlerts(cur.ID) })
+		p.View(func(e *correlate.Engine) { alerts = e.IncidentAlertsN(cur.ID, tickets.MaxAlertsLimit) })
 		if err := classifier.Learn(inc, alerts, c); err != nil {
 			log.Warn("classify: learn from correction", "err", err)
 		}
@@ -366,7 +366,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			if inc == nil {
 				return
 			}
-			alerts = e.IncidentAlerts(inc.ID)
+			alerts = e.IncidentAlertsN(inc.ID, tickets.MaxAlertsLimit)
 			if inc.Problem != "" {
 				if pr := e.Problem(inc.Problem); pr != nil {
 					for _, id := range pr.Incidents {
