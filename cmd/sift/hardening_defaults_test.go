@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +228,37 @@ func TestHardeningGetAlertsStreams(t *testing.T) {
 		if alerts[i-1].Fingerprint >= alerts[i].Fingerprint || alerts[i].Status.State != "active" {
 			t.Fatalf("alert %d: %+v after %+v", i, alerts[i], alerts[i-1])
 		}
+	}
+}
+
+// By default the memory limit follows the live heap (limits.gc_headroom):
+// /metrics shows it set; with gc_headroom 0 it is not.
+func TestHardeningMemoryLimitByDefault(t *testing.T) {
+	limit := func(p *proc) float64 {
+		body, err := httpGet(p.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, "sift_memory_limit_bytes "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				return f
+			}
+		}
+		return 0
+	}
+	if l := limit(startSift(t, "--data-dir", t.TempDir())); l < 128<<20 {
+		t.Fatalf("default: sift_memory_limit_bytes %v, want at least the 128 MiB base", l)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sift.yaml")
+	if err := os.WriteFile(cfg, []byte("limits:\n  gc_headroom: 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if l := limit(startSift(t, "--config", cfg, "--data-dir", filepath.Join(dir, "data"))); l != 0 {
+		t.Fatalf("gc_headroom 0: sift_memory_limit_bytes %v, want none", l)
 	}
 }

@@ -101,7 +101,7 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if mc := memlimit.Start(memlimit.Config{Headroom: cfg.Limits.Headroom(), Base: 64 << 20}, reg); mc != nil {
+	if mc := memlimit.Start(memlimit.Config{Headroom: cfg.Limits.Headroom(), Base: 128 << 20}, reg); mc != nil {
 		defer mc.Stop()
 	}
 	guard, err := auth.NewGuard(cfg.Auth, reg, log) // reads the tokens from their variables, once
