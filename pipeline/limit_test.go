@@ -64,8 +64,8 @@ func TestLimitActiveAlerts(t *testing.T) {
 	wg.Wait()
 	active := 0
 	p.View(func(e *correlate.Engine) { active = e.Active() })
-	if ok != 10 || full != 6 || active != max || p.reserved != 0 {
-		t.Fatalf("%d admitted, %d refused, %d active, %d reserved", ok, full, active, p.reserved)
+	if ok != 10 || full != 6 || active != max || p.reserved.Load() != 0 {
+		t.Fatalf("%d admitted, %d refused, %d active, %d reserved", ok, full, active, p.reserved.Load())
 	}
 	// Known alerts are taken at the bound; resolutions cost nothing.
 	var firingNow []model.Alert

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -150,9 +151,13 @@ type Pipeline struct {
 	ready     bool
 	exported  time.Time // what the acknowledging exporters delivered (resync.go)
 	// admitMu serialises admit; reserved counts the alerts that batches
-	// admitted but not yet applied make active (see admit).
+	// admitted but not yet applied make active (see admit), resv each such
+	// batch's share. A batch's share leaves reserved in the same critical
+	// section of p.mu that applies it, so admit never counts it twice.
 	admitMu  sync.Mutex
-	reserved int
+	reserved atomic.Int64
+	resvMu   sync.Mutex // guards resv; taken last, alone
+	resv     map[*model.Batch]int
 }
 
 // Open opens the journal under opts.DataDir, restores the engine from the
@@ -257,6 +262,9 @@ func (p *Pipeline) applyCommitted(recs []*model.Record) {
 			p.log.Warn("action refused", "seq", r.Seq, "err", err)
 		}
 		p.applied = r.Seq
+		if r.Batch != nil {
+			p.unreserve(r.Batch) // applied: it is counted as active now
+		}
 	}
 	ev := p.eng.Drain()
 	for i := range ev {
@@ -417,11 +425,9 @@ func (p *Pipeline) Append(ctx context.Context, b model.Batch) error {
 		return err
 	}
 	if n > 0 {
-		// The journal has applied the batch when Append returns nil, and
-		// never will when it returns an error: either way it is no
-		// longer in flight. (Released after the apply, so that it is
-		// counted twice for a moment rather than not at all.)
-		defer p.release(n)
+		// Applied (applyCommitted released it already) or refused by
+		// the journal: either way no longer in flight.
+		defer p.unreserve(&b)
 	}
 	start := time.Now()
 	err = p.j.Append(ctx, &model.Record{Batch: &b})
@@ -459,6 +465,7 @@ func (p *Pipeline) admit(b *model.Batch) (int, error) {
 	p.admitMu.Lock()
 	defer p.admitMu.Unlock()
 	p.mu.RLock()
+	defer p.mu.RUnlock()
 	active := p.eng.Active()
 	added := 0
 	for _, fp := range fps {
@@ -466,20 +473,32 @@ func (p *Pipeline) admit(b *model.Batch) (int, error) {
 			added++
 		}
 	}
-	p.mu.RUnlock()
-	if added > 0 && active+p.reserved+added > max {
+	reserved := int(p.reserved.Load())
+	if added > 0 && active+reserved+added > max {
 		p.m.refusedFull.Add(float64(added))
-		return 0, fmt.Errorf("%w: %d active, %d in flight, %d new in this batch, at most %d", model.ErrTooManyAlerts, active, p.reserved, added, max)
+		return 0, fmt.Errorf("%w: %d active, %d in flight, %d new in this batch, at most %d", model.ErrTooManyAlerts, active, reserved, added, max)
 	}
-	p.reserved += added
+	if added > 0 {
+		p.reserved.Add(int64(added))
+		p.resvMu.Lock()
+		if p.resv == nil {
+			p.resv = map[*model.Batch]int{}
+		}
+		p.resv[b] = added
+		p.resvMu.Unlock()
+	}
 	return added, nil
 }
 
-// release returns the reservation of an admitted batch (see admit).
-func (p *Pipeline) release(n int) {
-	p.admitMu.Lock()
-	p.reserved -= n
-	p.admitMu.Unlock()
+// unreserve takes b's share out of the alerts in flight, once (see admit).
+func (p *Pipeline) unreserve(b *model.Batch) {
+	p.resvMu.Lock()
+	n, ok := p.resv[b]
+	delete(p.resv, b)
+	p.resvMu.Unlock()
+	if ok {
+		p.reserved.Add(-int64(n))
+	}
 }
 
 // Act journals an agent action and returns the incident after it.
