@@ -505,6 +505,36 @@ type EmergingResult struct {
 	Rising   []EmergingRow `json:"signatures"`
 }
 
+// signatureCounts counts, per signature, the incidents of facts opened
+// before split (Baseline) and since (Recent), with the title and root
+// cause of the latest: what factSummarizer.SignatureSummary computes in
+// the store.
+func signatureCounts(facts []IncidentFact, split time.Time) map[string]*SignatureCounts {
+	m := map[string]*SignatureCounts{}
+	last := map[string]*IncidentFact{}
+	for i := range facts {
+		f := &facts[i]
+		if f.Signature == "" {
+			continue
+		}
+		x := m[f.Signature]
+		if x == nil {
+			x = &SignatureCounts{}
+			m[f.Signature] = x
+		}
+		if f.OpenedAt.Before(split) {
+			x.Baseline++
+		} else {
+			x.Recent++
+		}
+		if l := last[f.Signature]; l == nil || !f.OpenedAt.Before(l.OpenedAt) {
+			last[f.Signature] = f
+			x.Title, x.RootCause = f.Title, f.RootCause
+		}
+	}
+	return m
+}
+
 // Emerging compares, per incident signature, the incidents of the last
 // window before until with the rate of the baseline window before that,
 // and returns those that recur clearly more often now (at least minCount
@@ -528,28 +558,7 @@ func (a *Analytics) Emerging(ctx context.Context, until time.Time, window, basel
 		if err != nil {
 			return nil, err
 		}
-		m = map[string]*SignatureCounts{}
-		last := map[string]*IncidentFact{}
-		for i := range facts {
-			f := &facts[i]
-			if f.Signature == "" {
-				continue
-			}
-			x := m[f.Signature]
-			if x == nil {
-				x = &SignatureCounts{}
-				m[f.Signature] = x
-			}
-			if f.OpenedAt.Before(split) {
-				x.Baseline++
-			} else {
-				x.Recent++
-			}
-			if l := last[f.Signature]; l == nil || !f.OpenedAt.Before(l.OpenedAt) {
-				last[f.Signature] = f
-				x.Title, x.RootCause = f.Title, f.RootCause
-			}
-		}
+		m = signatureCounts(facts, split)
 	}
 	res := &EmergingResult{Window: window.String(), Baseline: baseline.String(), Until: until.UTC(), Rising: []EmergingRow{}}
 	scale := float64(window) / float64(baseline)

@@ -875,25 +875,7 @@ func TestStoresGiveSameAnswers(t *testing.T) {
 						return fs.SignatureSummary(ctx, r[0], r[1], split)
 					}
 					facts, err := s.Incidents(ctx, r[0], r[1])
-					m := map[string]*SignatureCounts{}
-					for i := range facts {
-						f := &facts[i]
-						if f.Signature == "" {
-							continue
-						}
-						x := m[f.Signature]
-						if x == nil {
-							x = &SignatureCounts{}
-							m[f.Signature] = x
-						}
-						if f.OpenedAt.Before(split) {
-							x.Baseline++
-						} else {
-							x.Recent++
-						}
-						x.Title, x.RootCause = f.Title, f.RootCause // sorted by opening, then id: the last wins
-					}
-					return m, err
+					return signatureCounts(facts, split), err
 				})
 			}
 		}
