@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sift-aiops/sift/benchmarks/storm"
@@ -418,4 +419,17 @@ func (g *gen) alert(ls model.LabelSet, r Rule, spans []span, inc, root, kind str
 	g.eps = append(g.eps, storm.Episode{Fingerprint: fp, Incident: inc, RootCause: root,
 		FirstAt: first, LastAt: lastAt, Kind: kind, Cause: cause})
 	return true
+}
+
+// writeDependsOn writes calls as the entries of a config's
+// topology.depends_on, callers sorted.
+func writeDependsOn(b *strings.Builder, calls map[string][]string) {
+	from := make([]string, 0, len(calls))
+	for f := range calls {
+		from = append(from, f)
+	}
+	sort.Strings(from)
+	for _, f := range from {
+		fmt.Fprintf(b, "    %s: [%s]\n", f, strings.Join(calls[f], ", "))
+	}
 }

@@ -486,14 +486,7 @@ topology:
   label: service
   depends_on:
 `)
-	var from []string
-	for f := range k.calls {
-		from = append(from, f)
-	}
-	sort.Strings(from)
-	for _, f := range from {
-		fmt.Fprintf(&b, "    %s: [%s]\n", f, strings.Join(k.calls[f], ", "))
-	}
+	writeDependsOn(&b, k.calls)
 	return b.String(), `# A new kube-prometheus user without a topology: Sift's defaults.
 correlate: {}
 `

@@ -1,7 +1,6 @@
 package stormfamily
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -416,14 +415,7 @@ topology:
   label: job
   depends_on:
 `)
-	var from []string
-	for f := range l.calls {
-		from = append(from, f)
-	}
-	sort.Strings(from)
-	for _, f := range from {
-		fmt.Fprintf(&b, "    %s: [%s]\n", f, strings.Join(l.calls[f], ", "))
-	}
+	writeDependsOn(&b, l.calls)
 	return b.String(), `# The same user without a topology: job names the service, instance the host.
 correlate:
   infra_labels: [instance]
