@@ -196,26 +196,20 @@ func (a *API) load(id string) *model.Incident {
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	inc := a.load(r.PathValue("id"))
-	if inc == nil {
-		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
-		return
-	}
 	limit, offset := DefaultAlertsLimit, 0
+	var badField, badMsg string // reported after a missing incident's 404
 	q := r.URL.Query()
 	if s := q.Get("alerts_limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxAlertsLimit {
-			WriteError(w, http.StatusBadRequest, "alerts_limit", fmt.Sprintf("alerts_limit %q: a whole number from 1 to %d", s, MaxAlertsLimit))
-			return
+			badField, badMsg = "alerts_limit", fmt.Sprintf("alerts_limit %q: a whole number from 1 to %d", s, MaxAlertsLimit)
 		}
 		limit = n
 	}
-	if s := q.Get("alerts_cursor"); s != "" {
+	if s := q.Get("alerts_cursor"); s != "" && badField == "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			WriteError(w, http.StatusBadRequest, "alerts_cursor", fmt.Sprintf("alerts_cursor %q: use the nextCursor of the previous page", s))
-			return
+			badField, badMsg = "alerts_cursor", fmt.Sprintf("alerts_cursor %q: use the nextCursor of the previous page", s)
 		}
 		offset = n
 	}
@@ -223,20 +217,34 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	// alerts (the classifier puts the root cause's first), whatever page;
 	// only the page's alerts and the sample are copied, and the summary
 	// is counted in place: a 10,000-alert incident is never copied whole.
-	pageInc, page := pageIncident(inc, offset, limit)
-	fps := make([]model.Fingerprint, len(pageInc.Members))
-	for i, m := range pageInc.Members {
-		fps[i] = m.Fingerprint
-	}
+	// One view of the engine: the page, its alerts and the counts agree.
+	var inc, pageInc *model.Incident
+	var page AlertsPage
 	var pageAlerts, sample []model.AlertState
 	var counts correlate.AlertCounts
 	a.st.View(func(e *correlate.Engine) {
+		if inc = e.Incident(r.PathValue("id")); inc == nil || badField != "" {
+			return
+		}
+		pageInc, page = pageIncident(inc, offset, limit)
+		fps := make([]model.Fingerprint, len(pageInc.Members))
+		for i, m := range pageInc.Members {
+			fps[i] = m.Fingerprint
+		}
 		pageAlerts = e.IncidentAlertsOf(inc.ID, fps)
 		counts = e.IncidentAlertCounts(inc.ID)
 		if a.Enrich != nil {
 			sample = e.IncidentAlertsN(inc.ID, MaxAlertsLimit)
 		}
 	})
+	if inc == nil {
+		WriteError(w, http.StatusNotFound, "id", fmt.Sprintf("incident %q not found", r.PathValue("id")))
+		return
+	}
+	if badField != "" {
+		WriteError(w, http.StatusBadRequest, badField, badMsg)
+		return
+	}
 	out := map[string]any{"incident": pageInc, "alerts": pageAlerts, "explain": Explain(pageInc), "rootCause": inc.RootCause,
 		"alertsPage": page, "alertsSummary": summarize(inc, counts)}
 	if a.Enrich != nil {
